@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""skperceptron: the single-layer BCE perceptron as a scikit-learn classifier."""
+
+from ._classifier import BCEPerceptronClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["BCEPerceptronClassifier", "__version__"]

@@ -1,0 +1,617 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The estimator: parameters, validation, fit orchestration, prediction."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._backend import expit, log_expit
+from ._compat import (
+    HAS_CALLBACKS,
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
+from ._data import encode_targets, fold_weights, validation_split
+from ._objective import BCEObjective
+from ._penalty import L1Penalty
+from ._solvers import ProximalGradientSolver
+
+
+class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+    r"""Single-layer perceptron trained on binary cross-entropy by full-batch
+    gradient descent.
+
+    Each of the ``K`` output units is a sigmoid ``z_k = expit(x @ w_k + b_k)``
+    (``K = 1`` for binary targets, the number of classes for multiclass targets,
+    one-vs-rest units trained jointly, and the number of labels for a multilabel
+    indicator matrix).  The fit minimizes
+
+    .. math::
+
+        J(W, b) = \frac{1}{S} \sum_i s_i \sum_k \mathrm{BCE}(y_{ik},
+                  \sigma(x_i \cdot w_k + b_k))
+                  + \frac{\alpha (1 - \rho)}{2} \|W\|_F^2
+                  + \alpha \rho \|W\|_1
+
+    with ``BCE(y, sigma(v)) = -(y log_expit(v) + (1 - y) log_expit(-v))``,
+    ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i``,
+    ``rho = l1_ratio``, and the intercepts never penalized.  The gradient with
+    respect to the raw outputs is ``(expit(v) - y) * s_i / S``.
+
+    For binary targets this is exactly the problem of
+    ``LogisticRegression(C=1 / (alpha * S), l1_ratio=l1_ratio)`` (its
+    unnormalized loss is ``S`` times ours, its penalty ``1 / C`` times the
+    sum of the penalty terms); with unit weights ``S = n_samples``.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        Regularization strength, ``>= 0``. ``alpha=0`` is the unregularized
+        perceptron, whose optimum is at infinity on linearly separable data.
+
+    l1_ratio : float, default=0.0
+        Elastic-net mixing, in ``[0, 1]``: ``alpha * l1_ratio`` multiplies the
+        L1 norm (entered through its exact proximal operator, so zeros in
+        ``coef_`` are exact) and ``alpha * (1 - l1_ratio)`` the squared L2 norm.
+
+    fit_intercept : bool, default=True
+        Whether to fit the intercepts ``b`` (never penalized).
+
+    solver : {"nesterov", "gd"}, default="nesterov"
+        ``"gd"``: proximal gradient descent.  ``"nesterov"``: accelerated
+        proximal gradient (FISTA), kept monotone by restarting the momentum
+        whenever the objective would increase.  Both read X twice per
+        iteration (one ``X @ direction``, one ``X.T @ residual``).
+
+    preconditioner : {"diagonal"} or None, default="diagonal"
+        ``"diagonal"``: steps are taken in the metric of the per-coordinate
+        curvature bounds ``D_j = (1/S) sum_i s_i x_ij^2 / 4 + alpha (1 -
+        l1_ratio)`` (``D_b = 1/4`` for the intercepts), which makes the method
+        insensitive to the scale of the features; with an intercept, the
+        features are also centred implicitly (``x_ij - mean_j`` enters the two
+        products as a rank-one correction, X is never copied), which removes
+        the coupling between the intercept and non-centred features.  ``None``:
+        plain Euclidean steps, ``W <- W - step * grad J``.
+
+    learning_rate : "auto" or float, default="auto"
+        The step size.  With ``preconditioner=None``, ``"auto"`` is ``1 / L``
+        with ``L = (1/4) (1/S) sum_i s_i (||x_i||^2 + 1) + alpha (1 - l1_ratio)``,
+        the trace of the Hessian bound ``[X, 1]^T diag(s/S) [X, 1] / 4 + alpha I``
+        (``sigma' <= 1/4``), hence an upper bound on the curvature for dense
+        and sparse X, intercept and sample weights included; a float is the
+        textbook ``eta``.  With ``preconditioner="diagonal"`` the step is in
+        the metric ``D``: ``"auto"`` is 1 with the line search, and without it
+        the reciprocal of an upper estimate of the largest eigenvalue of
+        ``D^-1/2 H D^-1/2`` (power iterations, times 1.1, capped by its trace).
+
+    line_search : bool, default=True
+        Backtracking on the step (Armijo sufficient decrease, halving), then
+        up to two Newton steps on the one-dimensional objective along the
+        direction, all on cached raw predictions (no product with X).  The
+        step carries over and may grow between iterations; the objective
+        never increases.  With ``line_search=False`` each update is
+        ``W <- W - learning_rate * grad J`` (in the metric in use), which may
+        diverge: the fit then stops at the last finite iterate with a
+        ``ConvergenceWarning``.
+
+    max_iter : int, default=1000
+        Maximum number of iterations.
+
+    tol : float, default=1e-4
+        Converged when ``max |gradient mapping| <= tol`` over all coefficients
+        and intercepts (the gradient of ``J`` when ``l1_ratio == 0``).  Also the
+        minimal improvement of the validation loss under early stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data,
+        stop when its weighted mean BCE has not improved by ``tol`` for
+        ``n_iter_no_change`` iterations, and restore the best coefficients.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in iterations.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the early-stopping split.
+
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` and ``intercept_`` when their shapes
+        and classes match.
+
+    verbose : int, default=0
+        ``1`` prints the iteration, the objective, ``max |gradient mapping|``
+        and the step every 10 iterations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (``arange(n_labels)`` for multilabel targets).
+
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Weights, in the dtype of X.
+
+    intercept_ : ndarray of shape (n_outputs,)
+        Intercepts.
+
+    n_iter_ : int
+        Number of iterations run (at least 1).
+
+    loss_curve_ : list of float
+        ``J`` after each iteration, penalty included.
+
+    validation_loss_curve_ : list of float
+        Validation BCE after each iteration (only with ``early_stopping``).
+
+    best_iteration_ : int
+        Iteration (counted from 1) whose coefficients were restored (only with
+        ``early_stopping``).
+
+    learning_rate_ : float
+        The step in use at the end of the fit.
+
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skperceptron import BCEPerceptronClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), BCEPerceptronClassifier()).fit(X, y)
+    >>> round(clf.score(X, y), 2)
+    0.99
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"nesterov", "gd"})],
+        "preconditioner": [StrOptions({"diagonal"}), None],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "line_search": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        l1_ratio=0.0,
+        fit_intercept=True,
+        solver="nesterov",
+        preconditioner="diagonal",
+        learning_rate="auto",
+        line_search=True,
+        max_iter=1000,
+        tol=1e-4,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.preconditioner = preconditioner
+        self.learning_rate = learning_rate
+        self.line_search = line_search
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # -- fit -------------------------------------------------------------------
+    def _validate_fit_data(self, X, y, sample_weight):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        classes, Y, kind = encode_targets(y)
+        sw, S = fold_weights(
+            y, Y, kind, sample_weight, self.class_weight, X.shape[0], X.dtype
+        )
+        return X, y, Y.astype(X.dtype), classes, kind, sw, S
+
+    def _initial_parameters(self, objective, classes, Y, sw):
+        K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and self.coef_.shape == (K, p)
+            and np.array_equal(getattr(self, "_fitted_classes", None), classes)
+        ):
+            W = np.array(self.coef_, dtype=dtype)
+            c = np.array(self.intercept_, dtype=dtype)
+            if objective.mean is not None:
+                c = c + W @ objective.mean
+            return W, c
+        W = np.zeros((K, p), dtype=dtype)
+        c = np.zeros(K, dtype=dtype)
+        if objective.fit_intercept:
+            # The optimal intercepts at W = 0 are the weighted log-odds.
+            prior = sw @ Y
+            ok = (prior > 0) & (prior < 1)
+            c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
+        return W, c
+
+    def _step_and_metric(self, objective):
+        if self.preconditioner == "diagonal":
+            metric = objective.diagonal()
+            if self.learning_rate != "auto":
+                return float(self.learning_rate), metric
+            if self.line_search:
+                return 1.0, metric
+            return 1.0 / objective.metric_lipschitz(*metric), metric
+        if self.learning_rate != "auto":
+            return float(self.learning_rate), None
+        return 1.0 / objective.lipschitz(), None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by full-batch gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, sparse stays sparse.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y, Y, classes, kind, sw, S = self._validate_fit_data(X, y, sample_weight)
+        self.classes_ = classes
+        self._label_kind = kind
+
+        val = None
+        if self.early_stopping:
+            train, val = validation_split(
+                Y, kind, self.validation_fraction, self.random_state
+            )
+            # The held-out rows stay in X with zero training weight: no copy of
+            # X, and their raw predictions come for free with the training ones.
+            sw_val = sw[val] / sw[val].sum() if sw[val].sum() > 0 else None
+            if sw_val is None:
+                raise ValueError(
+                    "The early-stopping validation samples all have zero weight."
+                )
+            sw = sw.copy()
+            sw[val] = 0
+            if not sw.sum() > 0:
+                raise ValueError("The early-stopping training samples all have zero weight.")
+            sw /= sw.sum()
+
+        l1 = self.alpha * self.l1_ratio
+        l2 = self.alpha * (1 - self.l1_ratio)
+        objective = BCEObjective(
+            X,
+            Y,
+            sw,
+            l2=l2,
+            fit_intercept=self.fit_intercept,
+            center=self.preconditioner == "diagonal",
+        )
+        penalty = L1Penalty(l1)
+        W0, c0 = self._initial_parameters(objective, classes, Y, sw)
+        step, metric = self._step_and_metric(objective)
+
+        monitor = _Monitor(self, objective, Y, val, sw_val if val is not None else None)
+        callback_ctx = None
+        if HAS_CALLBACKS:
+            callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
+            metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
+            callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+            monitor.attach_callbacks(callback_ctx, X, y, metadata)
+
+        solver = ProximalGradientSolver(
+            objective,
+            penalty,
+            accelerated=self.solver == "nesterov",
+            metric=metric,
+            step=step,
+            line_search=self.line_search,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            monitor=monitor,
+            verbose=self.verbose,
+        )
+        result = solver.solve(W0, c0)
+        monitor.close()
+
+        W, c = result.W, result.c
+        if val is not None and monitor.best is not None:
+            W, c = monitor.best
+            self.validation_loss_curve_ = monitor.curve
+            self.best_iteration_ = monitor.best_iteration
+        self.coef_ = W.astype(X.dtype, copy=False)
+        self.intercept_ = objective.intercept_of(W, c).astype(X.dtype, copy=False)
+        self._fitted_classes = classes
+        self.n_iter_ = max(int(result.n_iter), 1)
+        self.loss_curve_ = result.loss_curve or [self._objective_value(objective, penalty)]
+        self.learning_rate_ = float(result.step)
+        self.n_matvec_, self.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
+
+        if result.stop_reason not in ("converged", "stopped"):
+            self._warn_not_converged(result, objective, Y, sw)
+        if callback_ctx is not None:
+            callback_ctx.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes={},
+            )
+        return self
+
+    def _objective_value(self, objective, penalty):
+        raw = objective.matvec(*objective.parameters_of(self.coef_, self.intercept_))
+        return objective.value(self.coef_, raw) + penalty.value(self.coef_)
+
+    def _warn_not_converged(self, result, objective, Y, sw):
+        head = (
+            f"BCEPerceptronClassifier did not converge: {result.n_iter} iterations, "
+            f"final max |gradient| {result.criterion:.3e} > tol={self.tol:g}, "
+            f"step {result.step:.3e}."
+        )
+        if result.stop_reason == "diverged":
+            cause = (
+                " The iterates diverged (overflow) with the fixed learning_rate: use "
+                "a smaller learning_rate, learning_rate='auto' or line_search=True."
+            )
+        elif result.stop_reason == "line_search":
+            cause = (
+                " The line search found no decrease: the objective is flat to "
+                f"{objective.dtype} precision here; tol={self.tol:g} may be below "
+                "what this dtype can resolve."
+            )
+        elif self.alpha == 0 and _looks_separable(result, Y, sw):
+            cause = (
+                " The training data appear linearly separable; the unregularized "
+                "optimum is at infinity (||coef_|| keeps growing while the loss goes "
+                "to 0); set alpha > 0."
+            )
+        elif self.preconditioner is None and _scale_ratio(objective) > 1e4:
+            cause = (
+                " The features have very different scales (ratio "
+                f"{_scale_ratio(objective):.1e} between the largest and smallest "
+                "column variance): standardize them (StandardScaler) or use "
+                "preconditioner='diagonal'."
+            )
+        else:
+            cause = (
+                f" Increase max_iter (now {self.max_iter}) or tol, or standardize "
+                "the features."
+            )
+        warnings.warn(head + cause, ConvergenceWarning)
+
+    # -- prediction ------------------------------------------------------------
+    def decision_function(self, X):
+        """Raw outputs ``X @ coef_.T + intercept_``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) for binary targets, else (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+        )
+        raw = np.asarray(X @ self.coef_.T) + self.intercept_
+        if raw.shape[1] == 1 and self._label_kind == "binary":
+            return raw[:, 0]
+        return raw
+
+    def predict(self, X):
+        """Class labels (a 0/1 indicator matrix for multilabel targets)."""
+        raw = self.decision_function(X)
+        if self._label_kind == "multilabel-indicator":
+            return (raw > 0).astype(int)
+        if raw.ndim == 1:
+            return self.classes_[(raw > 0).astype(int)]
+        return self.classes_[np.argmax(raw, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log-probabilities, from ``log_expit`` and ``logsumexp`` (finite for any logit)."""
+        raw = self.decision_function(X)
+        if self._label_kind == "multilabel-indicator":
+            return log_expit(raw)
+        if raw.ndim == 1:
+            return np.column_stack([log_expit(-raw), log_expit(raw)])
+        log_unit = log_expit(raw)
+        return log_unit - logsumexp(log_unit, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Probabilities.
+
+        Binary: ``(1 - expit(v), expit(v))``.  Multiclass: the K sigmoid
+        outputs normalized to sum to one (in log space).  Multilabel: the K
+        independent probabilities ``expit(v)``.
+        """
+        raw = self.decision_function(X)
+        if self._label_kind == "multilabel-indicator":
+            return expit(raw)
+        if raw.ndim == 1:
+            return np.column_stack([expit(-raw), expit(raw)])
+        return np.exp(self.predict_log_proba(X))
+
+    def objective(self, X, y, sample_weight=None):
+        """The objective ``J`` at the fitted coefficients on ``(X, y, sample_weight)``.
+
+        Equal to ``loss_curve_[-1]`` on the training data when early stopping
+        is off.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+        )
+        y = np.asarray(y)
+        if self._label_kind == "multilabel-indicator":
+            Y = (np.asarray(y) > 0).astype(X.dtype)
+            if Y.ndim != 2 or Y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y must be an indicator matrix with {len(self.classes_)} columns."
+                )
+        else:
+            y = column_or_1d(y)
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if unknown.size:
+                raise ValueError(f"y contains labels not seen in fit: {unknown[:5]!r}")
+            index = np.searchsorted(self.classes_, y)
+            if len(self.classes_) == 2:
+                Y = (index == 1).astype(X.dtype)[:, None]
+            else:
+                Y = np.eye(len(self.classes_), dtype=X.dtype)[index]
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples but y has {Y.shape[0]}."
+            )
+        sw, _ = fold_weights(
+            y, Y, self._label_kind, sample_weight, self.class_weight, X.shape[0], X.dtype
+        )
+        objective = BCEObjective(
+            X, Y, sw, l2=self.alpha * (1 - self.l1_ratio), fit_intercept=self.fit_intercept
+        )
+        return self._objective_value(objective, L1Penalty(self.alpha * self.l1_ratio))
+
+
+class _Monitor:
+    """Per-iteration hook of the solver: early stopping and sklearn callbacks."""
+
+    def __init__(self, estimator, objective, Y, val, sw_val):
+        self.estimator = estimator
+        self.objective = objective
+        self.val = val
+        self.patience = estimator.n_iter_no_change
+        self.tol = estimator.tol
+        self.curve, self.best, self.best_iteration = [], None, None
+        self.best_loss, self.bad_rounds = np.inf, 0
+        if val is not None:
+            self.Y_val = Y[val]
+            self.sw_val = sw_val
+        self.ctx = None
+
+    def attach_callbacks(self, ctx, X, y, metadata):
+        if not getattr(self.estimator, "_skl_callbacks", None):
+            return
+        self.ctx, self.X, self.y, self.metadata = ctx, X, y, metadata
+        self.iter_ctx = self._begin()
+
+    def _begin(self):
+        iter_ctx = self.ctx.subcontext(task_name="iteration")
+        iter_ctx.call_on_fit_task_begin(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
+        )
+        return iter_ctx
+
+    def close(self):
+        if self.ctx is not None:
+            # The subtask opened after the last iteration never ran.
+            self.iter_ctx.call_on_fit_task_end(estimator=self.estimator)
+            self.ctx = None
+
+    def __call__(self, n_iter, W, c, raw, F):
+        stop = False
+        if self.val is not None:
+            raw_val = raw[self.val]
+            loss = -log_expit(-raw_val) - self.Y_val * raw_val
+            loss = float(self.sw_val @ loss.sum(axis=1))
+            self.curve.append(loss)
+            if loss < self.best_loss:
+                self.best = (W.copy(), c.copy())
+                self.best_iteration = n_iter
+            if loss > self.best_loss - self.tol:
+                self.bad_rounds += 1
+            else:
+                self.bad_rounds = 0
+            self.best_loss = min(self.best_loss, loss)
+            stop = self.bad_rounds >= self.patience
+        if self.ctx is not None:
+            objective = self.objective
+
+            def attributes():
+                return {
+                    "coef_": W.copy(),
+                    "intercept_": objective.intercept_of(W, c),
+                    "n_iter_": n_iter,
+                }
+
+            stop |= bool(
+                self.iter_ctx.call_on_fit_task_end(
+                    estimator=self.estimator,
+                    X=self.X,
+                    y=self.y,
+                    metadata=self.metadata,
+                    reconstruction_attributes=attributes,
+                )
+            )
+            self.iter_ctx = self._begin()
+        return stop
+
+
+def _looks_separable(result, Y, sw):
+    """Every weighted sample on its side with a margin, and ||W|| still growing."""
+    margins = (2 * Y - 1) * result.raw
+    separated = bool(np.all(margins[sw > 0] > 0))
+    norms = result.coef_norm_curve
+    growing = len(norms) >= 4 and norms[-1] > 1.01 * norms[len(norms) // 2]
+    return separated and growing
+
+
+def _scale_ratio(objective):
+    mean, second = objective.moments()
+    var = second - mean**2 if objective.fit_intercept else second
+    var = var[var > 0]
+    return float(var.max() / var.min()) if var.size else 1.0

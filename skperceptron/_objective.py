@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The smooth part of the objective: weighted binary cross-entropy plus L2."""
+
+import numpy as np
+
+from ._backend import column_moments, expit, log_expit, matmul, rmatmul
+
+
+class BCEObjective:
+    r"""Weighted binary cross-entropy of K sigmoid units, plus an L2 penalty.
+
+    .. math::
+
+        f(W, b) = \sum_i s_i \sum_k \mathrm{bce}(Y_{ik}, v_{ik})
+                  + \frac{\lambda_2}{2} \|W\|_F^2,
+        \qquad v = X W^\top + b,
+
+        \mathrm{bce}(y, v) = -(y \log\sigma(v) + (1 - y)\log\sigma(-v))
+                           = -\log\sigma(-v) - y v,
+
+    with ``s`` the sample weights normalized to sum to one, so that
+    :math:`\partial f / \partial v_{ik} = s_i (\sigma(v_{ik}) - Y_{ik})`.
+    The intercept ``b`` is never penalized.
+
+    Conventions
+    -----------
+    - ``X``: (n_samples, n_features), dense or sparse, never copied.
+    - ``Y``: (n_samples, n_outputs) with entries in {0, 1}.
+    - ``sw``: (n_samples,), non-negative, sums to one.
+    - Parameters are ``W`` (n_outputs, n_features) and ``c`` (n_outputs,).
+    - ``raw``: (n_samples, n_outputs), the cached ``X @ W.T + b``.
+
+    When ``center`` is true the solver works in centred coordinates: the
+    intercept parameter is ``c = b + W @ mean`` with ``mean`` the weighted
+    column means, so that ``raw = (X - 1 mean^T) W^T + c``.  This is an exact
+    change of variables (the L2 and L1 penalties only involve ``W``) that
+    removes the coupling between the intercept and non-centred features; the
+    centred matrix is never formed, it enters both products as a rank-one
+    correction, and sparse X stays sparse.  ``intercept_of`` maps back.
+
+    Every product with X goes through :meth:`matvec` and :meth:`rmatvec`, which
+    count themselves in ``n_matvec`` and ``n_rmatvec``.
+    """
+
+    def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
+        self.X = X
+        self.Y = Y
+        self.sw = sw
+        self.l2 = float(l2)
+        self.fit_intercept = bool(fit_intercept)
+        self.dtype = Y.dtype
+        self.n_samples, self.n_features = X.shape
+        self.n_outputs = Y.shape[1]
+        self.n_matvec = 0
+        self.n_rmatvec = 0
+        self._moments = None
+        self.mean = None
+        if center and self.fit_intercept:
+            self.mean = self.moments()[0].astype(self.dtype)
+
+    def intercept_of(self, W, c):
+        """The intercept ``b`` of the parameters ``(W, c)``."""
+        if not self.fit_intercept:
+            return np.zeros(self.n_outputs, dtype=self.dtype)
+        return c - W @ self.mean if self.mean is not None else c.copy()
+
+    def parameters_of(self, coef, intercept):
+        """``(W, c)`` of a coefficient matrix and an intercept vector."""
+        W = np.asarray(coef, dtype=self.dtype)
+        c = np.asarray(intercept, dtype=self.dtype)
+        if self.mean is not None:
+            c = c + W @ self.mean
+        return W, c
+
+    # -- the data, touched only here -------------------------------------------
+    def moments(self):
+        """Weighted column mean and second moment of X (float64, one pass)."""
+        if self._moments is None:
+            self._moments = column_moments(self.X, self.sw)
+        return self._moments
+
+    def matvec(self, W, c):
+        """``raw`` of the (linear) parameters ``(W, c)``: shape (n, K)."""
+        self.n_matvec += 1
+        raw = matmul(self.X, W.T)
+        if self.fit_intercept:
+            shift = c if self.mean is None else c - W @ self.mean
+            raw += shift
+        return raw
+
+    def rmatvec(self, R):
+        """Adjoint of :meth:`matvec`: ``(R.T @ X_centred, R.sum(0))``."""
+        self.n_rmatvec += 1
+        grad_W = rmatmul(self.X, R)
+        grad_c = R.sum(axis=0) if self.fit_intercept else np.zeros_like(R[0])
+        if self.mean is not None:
+            grad_W -= np.outer(grad_c, self.mean)
+        return grad_W, grad_c
+
+    # -- values and gradients from cached raw predictions ----------------------
+    def loss(self, raw):
+        """Weighted BCE summed over outputs, from raw predictions."""
+        # -(y log s(v) + (1-y) log s(-v)) == -log s(-v) - y v, one log_expit.
+        pointwise = -log_expit(-raw)
+        pointwise -= self.Y * raw
+        return float(self.sw @ pointwise.sum(axis=1))
+
+    def residual(self, raw):
+        """``dF/draw = sw * (expit(raw) - Y)``."""
+        R = expit(raw)
+        R -= self.Y
+        R *= self.sw[:, None]
+        return R
+
+    def value(self, W, raw):
+        return self.loss(raw) + 0.5 * self.l2 * float(np.vdot(W, W))
+
+    def value_and_grad(self, W, raw):
+        """Smooth value and gradient ``(f, grad_W, grad_c)``: one rmatvec."""
+        R = self.residual(raw)
+        grad_W, grad_c = self.rmatvec(R)
+        if self.l2:
+            grad_W += self.l2 * W
+        return self.value(W, raw), grad_W, grad_c
+
+    def line(self, W, raw, dW, draw):
+        """The smooth objective along ``W + s dW`` (``raw + s draw``).
+
+        Returns ``phi(s) -> (value, slope, curvature)``, each call one pass over
+        the (n, K) raw predictions and none over X.
+        """
+        ww, wd, dd = float(np.vdot(W, W)), float(np.vdot(W, dW)), float(np.vdot(dW, dW))
+        l2 = self.l2
+        sw = self.sw[:, None]
+
+        def phi(s, derivatives=True):
+            v = raw + s * draw if s != 0 else raw
+            value = self.loss(v) + 0.5 * l2 * (ww + 2 * s * wd + s * s * dd)
+            if not derivatives:
+                return value, None, None
+            p = expit(v)
+            slope = float(np.sum(sw * (p - self.Y) * draw)) + l2 * (wd + s * dd)
+            curvature = float(np.sum(sw * p * (1 - p) * draw * draw)) + l2 * dd
+            return value, slope, curvature
+
+        return phi
+
+    # -- curvature bounds ------------------------------------------------------
+    def lipschitz(self):
+        r"""Upper bound on the largest eigenvalue of the Hessian of ``f``.
+
+        ``sigma' <= 1/4``, so the Hessian is bounded by
+        :math:`\frac14 \tilde X^\top \mathrm{diag}(s) \tilde X + \lambda_2 I`
+        with :math:`\tilde X = [X, 1]` (the ones column only when fitting an
+        intercept), and the largest eigenvalue of a PSD matrix is at most its
+        trace: :math:`L = \frac14 \sum_i s_i (\|x_i\|^2 + 1) + \lambda_2`.
+        """
+        diag = self._hessian_bound_diagonal() - self.l2
+        return float(np.sum(diag)) + 0.25 * self.fit_intercept + self.l2
+
+    def _hessian_bound_diagonal(self):
+        """Diagonal of ``X_c.T diag(s) X_c / 4 + l2`` over the columns, float64."""
+        mean, second = self.moments()
+        var = second - mean**2 if self.mean is not None else second
+        return 0.25 * np.maximum(var, 0.0) + self.l2
+
+    def diagonal(self):
+        r"""Per-coordinate curvature bounds ``(D_W, D_c)``: the Jacobi metric.
+
+        ``D_W[j] = (sum_i s_i x_ij^2) / 4 + l2`` (centred columns when
+        centering), ``D_c = 1/4``.  A column with no variance gets the bound of
+        its uncentred second moment times ``1e-10`` so that no step divides by
+        zero.
+        """
+        mean, second = self.moments()
+        var = second - mean**2 if self.mean is not None else second.copy()
+        floor = 1e-10 * second
+        var = np.maximum(var, floor)
+        D_W = 0.25 * var + self.l2
+        D_W[D_W <= 0] = 1.0  # all-zero column and l2 == 0: any metric will do
+        D_c = np.full(self.n_outputs, 0.25)
+        return D_W.astype(self.dtype), D_c.astype(self.dtype)
+
+    def metric_lipschitz(self, D_W, D_c, n_power=20, rtol=1e-3):
+        """Estimate of the largest eigenvalue of ``D^-1/2 H_bound D^-1/2``.
+
+        Power iteration on the curvature bound (``sigma' <= 1/4``) in the metric
+        ``D``; the Rayleigh quotients increase towards the largest eigenvalue
+        from below.  The returned value is the last quotient times 1.1 (rounded
+        up), capped by the trace of the matrix, which is a hard upper bound.
+        Each power step costs one ``matvec`` and one ``rmatvec``.
+        """
+        rng = np.random.default_rng(0)
+        # The bound is the same block for every output unit: iterate on one.
+        u_W = rng.standard_normal((1, self.n_features)).astype(self.dtype)
+        u_c = np.zeros(1, self.dtype)
+        if self.fit_intercept:
+            u_c[:] = rng.standard_normal(1)
+        sW, sc = 1 / np.sqrt(D_W), 1 / np.sqrt(D_c[:1])
+        trace = float(np.sum(self._hessian_bound_diagonal() / D_W))
+        trace += float(self.fit_intercept)
+        estimate = 0.0
+        for _ in range(n_power):
+            norm = np.sqrt(float(np.vdot(u_W, u_W) + np.vdot(u_c, u_c)))
+            u_W, u_c = u_W / norm, u_c / norm
+            raw = self.matvec(u_W * sW, u_c * sc)
+            raw *= 0.25 * self.sw[:, None]
+            g_W, g_c = self.rmatvec(raw)
+            g_W = (g_W + self.l2 * u_W * sW) * sW
+            g_c = g_c * sc
+            new = float(np.vdot(u_W, g_W) + np.vdot(u_c, g_c))
+            u_W, u_c = g_W, g_c
+            converged = abs(new - estimate) <= rtol * new
+            estimate = new
+            if converged:
+                break
+        return min(1.1 * estimate, trace)

@@ -1,0 +1,269 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Full-batch proximal gradient descent, plain ("gd") or accelerated ("nesterov")."""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Armijo's sufficient-decrease constant and the number of halvings before the
+# line search gives up (2**-60 of the trial step is below any float's reach).
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 60
+_NEWTON_REFINEMENTS = 2
+
+
+@dataclass
+class SolverResult:
+    """What a solver hands back: the iterate and how it got there."""
+
+    W: np.ndarray
+    c: np.ndarray
+    raw: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str  # converged | max_iter | line_search | diverged | stopped
+    step: float
+    criterion: float
+    loss_curve: list = field(default_factory=list)
+    coef_norm_curve: list = field(default_factory=list)
+
+
+class ProximalGradientSolver:
+    r"""Minimize ``f(W, c) + g(W)``: ``f`` a :class:`BCEObjective`, ``g`` L1.
+
+    Order of calls in :meth:`solve`:
+
+    1. setup: initial raw predictions (one ``matvec``), initial step;
+    2. each iteration:
+       a. ("nesterov") extrapolate ``y = x + beta (x - x_prev)``; its raw
+          predictions are the same combination of cached ones, no product;
+       b. gradient of ``f`` at ``y``: one ``rmatvec``;
+       c. check convergence: ``max |gradient mapping| <= tol`` (unit step,
+          Euclidean metric, original coordinates, intercepts included);
+       d. direction ``d = prox_t(y - t D^{-1} grad) - y`` in the metric ``D``
+          and its raw predictions ``X d``: one ``matvec``;
+       e. line search along ``raw_y + s X d``, no product: Armijo halving, then
+          (no L1 part) up to two safeguarded Newton steps on the 1-D smooth
+          function, which give the best step along ``d``;
+       f. accept, or (nesterov) reject a point worse than ``x`` and restart the
+          momentum (so the objective never increases); restart also when the
+          momentum points against the step (O'Donoghue and Candes, 2015);
+       g. record the objective, call ``monitor``;
+    3. finalize: return a :class:`SolverResult`.
+
+    So an iteration reads X exactly twice, whatever the solver.
+    """
+
+    def __init__(
+        self,
+        objective,
+        penalty,
+        *,
+        accelerated,
+        metric,
+        step,
+        line_search,
+        max_iter,
+        tol,
+        monitor=None,
+        verbose=0,
+    ):
+        self.objective = objective
+        self.penalty = penalty
+        self.accelerated = accelerated
+        self.metric = metric
+        self.step = float(step)
+        self.line_search = line_search
+        self.max_iter = max_iter
+        self.tol = tol
+        self.monitor = monitor
+        self.verbose = verbose
+
+    # -- pieces ------------------------------------------------------------
+    def _criterion(self, W, grad_W, grad_c):
+        obj = self.objective
+        if obj.mean is not None:
+            # Back to the original coordinates: d/dW = d/dW_centred + grad_c mean^T.
+            grad_W = grad_W + np.outer(grad_c, obj.mean)
+        mapping = self.penalty.gradient_mapping(W, grad_W)
+        crit = float(np.max(np.abs(mapping))) if mapping.size else 0.0
+        if obj.fit_intercept:
+            crit = max(crit, float(np.max(np.abs(grad_c))))
+        return crit
+
+    def _total(self, W, raw):
+        return self.objective.value(W, raw) + self.penalty.value(W)
+
+    def _search(self, W, raw, F0, grad_W, grad_c, dW, dc, draw):
+        """Step ``s`` along the direction, and the objective there."""
+        phi = self.objective.line(W, raw, dW, draw)
+        pen = self.penalty
+        decrease = float(np.vdot(grad_W, dW) + np.vdot(grad_c, dc))
+        decrease += pen.value(W + dW) - pen.value(W)
+
+        def total(s, derivatives=False):
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, slope, curv = phi(s, derivatives)
+            value += pen.value(W + s * dW) if pen else 0.0
+            return value, slope, curv
+
+        if not self.line_search:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return 1.0, total(1.0)[0], 0
+        if not decrease < 0:
+            return 0.0, F0, 0
+        s = 1.0
+        for n_halvings in range(_MAX_HALVINGS):
+            value = total(s)[0]
+            if math.isfinite(value) and value <= F0 + _ARMIJO * s * decrease:
+                break
+            s *= 0.5
+        else:
+            return 0.0, F0, _MAX_HALVINGS
+        if not pen:
+            for _ in range(_NEWTON_REFINEMENTS):
+                _, slope, curv = total(s, derivatives=True)
+                if not (curv > 0 and math.isfinite(slope)):
+                    break
+                trial = s - slope / curv
+                if not (trial > 0 and math.isfinite(trial)):
+                    break
+                trial_value = total(trial)[0]
+                if not (
+                    math.isfinite(trial_value)
+                    and trial_value < value
+                    and trial_value <= F0 + _ARMIJO * trial * decrease
+                ):
+                    break
+                converged = abs(trial - s) <= 1e-3 * s
+                s, value = trial, trial_value
+                if converged:
+                    break
+        return s, value, n_halvings
+
+    # -- the loop ------------------------------------------------------------
+    def solve(self, W, c):
+        # Overflow is detected by the finiteness checks below (a diverging
+        # fixed step), not reported as a warning from deep inside NumPy.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._solve(W, c)
+
+    def _solve(self, W, c):
+        obj, pen = self.objective, self.penalty
+        dtype = obj.dtype
+        if self.metric is None:
+            inv_W = np.ones(obj.n_features, dtype=dtype)
+            inv_c = np.ones(obj.n_outputs, dtype=dtype)
+        else:
+            inv_W, inv_c = (1 / m for m in self.metric)
+        if not obj.fit_intercept:
+            inv_c = np.zeros_like(inv_c)
+
+        raw = obj.matvec(W, c)
+        F = self._total(W, raw)
+        step = self.step
+        loss_curve, norm_curve = [], []
+        prev = None  # (W, c, raw) of the previous iterate, for momentum
+        theta = 1.0
+        n_iter, crit, reason = 0, math.inf, "max_iter"
+
+        while True:
+            beta = 0.0
+            if self.accelerated and prev is not None:
+                theta_next = 0.5 * (1 + math.sqrt(1 + 4 * theta * theta))
+                beta = (theta - 1) / theta_next
+            if beta > 0:
+                Wy = W + beta * (W - prev[0])
+                cy = c + beta * (c - prev[1])
+                rawy = raw + beta * (raw - prev[2])
+            else:
+                Wy, cy, rawy = W, c, raw
+            fy, grad_W, grad_c = obj.value_and_grad(Wy, rawy)
+            Fy = fy + pen.value(Wy) if beta > 0 else F
+            crit = self._criterion(Wy, grad_W, grad_c)
+
+            if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
+                print(
+                    f"iter {n_iter:5d}  objective {F:.10g}  "
+                    f"max|grad| {crit:.3e}  step {step:.3e}",
+                    flush=True,
+                )
+            if crit <= self.tol and n_iter > 0:
+                if beta == 0:
+                    reason = "converged"
+                    break
+                if Fy <= F:
+                    # The extrapolated point is optimal and no worse: take it.
+                    W, c, raw, F = Wy, cy, rawy, Fy
+                    n_iter += 1
+                    loss_curve.append(F)
+                    norm_curve.append(float(np.linalg.norm(W)))
+                    reason = "converged"
+                    break
+            if n_iter >= self.max_iter:
+                break
+
+            dW = -step * grad_W * inv_W
+            if pen:
+                dW = pen.prox(Wy + dW, step * inv_W) - Wy
+            dc = -step * grad_c * inv_c
+            draw = obj.matvec(dW, dc)
+            s, F_new, n_halvings = self._search(Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw)
+            if s == 0.0:
+                if beta > 0:
+                    prev, theta = None, 1.0  # restart from x itself
+                    n_iter += 1
+                    loss_curve.append(F)
+                    norm_curve.append(float(np.linalg.norm(W)))
+                    continue
+                reason = "line_search"
+                break
+            W_new = Wy + s * dW
+            c_new = cy + s * dc
+            raw_new = rawy + s * draw if s != 1.0 else rawy + draw
+            if not (math.isfinite(F_new) and np.isfinite(W_new).all() and np.isfinite(c_new).all()):
+                reason = "diverged"
+                break
+
+            n_iter += 1
+            if beta > 0 and F_new > F:
+                # Monotone restart: the momentum overshot; stay at x.
+                prev, theta = None, 1.0
+            else:
+                restart = beta > 0 and (
+                    float(np.vdot(Wy - W_new, W_new - W) + np.vdot(cy - c_new, c_new - c)) > 0
+                )
+                prev = (W, c, raw)
+                W, c, raw, F = W_new, c_new, raw_new, F_new
+                if self.accelerated:
+                    theta = 1.0 if restart else 0.5 * (1 + math.sqrt(1 + 4 * theta * theta))
+                    if restart:
+                        prev = None
+            if self.line_search:
+                # Start the next search from the step that worked (Newton may
+                # have grown it); double it when the first trial was accepted.
+                if not pen:
+                    step *= s
+                elif n_halvings == 0:
+                    step *= 2.0
+                else:
+                    step *= s
+            loss_curve.append(F)
+            norm_curve.append(float(np.linalg.norm(W)))
+            if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
+                reason = "stopped"
+                break
+
+        return SolverResult(
+            W=W,
+            c=c,
+            raw=raw,
+            n_iter=n_iter,
+            converged=reason == "converged",
+            stop_reason=reason,
+            step=step,
+            criterion=crit,
+            loss_curve=loss_curve,
+            coef_norm_curve=norm_curve,
+        )
