@@ -2,7 +2,8 @@
 """skperceptron: the single-layer BCE perceptron as a scikit-learn classifier."""
 
 from ._classifier import BCEPerceptronClassifier
+from ._plotting import LossCurveDisplay
 
 __version__ = "0.1.0"
 
-__all__ = ["BCEPerceptronClassifier", "__version__"]
+__all__ = ["BCEPerceptronClassifier", "LossCurveDisplay", "__version__"]

@@ -123,25 +123,46 @@ class BCEObjective:
             grad_W += self.l2 * W
         return self.value(W, raw), grad_W, grad_c
 
-    def line(self, W, raw, dW, draw):
-        """The smooth objective along ``W + s dW`` (``raw + s draw``).
+    def subspace(self, W, raw, dWs, draws):
+        """The smooth objective on ``W + sum_j a_j dWs[j]`` (``raw + sum_j a_j draws[j]``).
 
-        Returns ``phi(s) -> (value, slope, curvature)``, each call one pass over
-        the (n, K) raw predictions and none over X.
+        Returns ``phi(a, derivatives=True) -> (value, gradient, hessian)`` for
+        coefficients ``a`` of shape (m,): each call is one pass over the
+        (n, K) raw predictions and none over X.
         """
-        ww, wd, dd = float(np.vdot(W, W)), float(np.vdot(W, dW)), float(np.vdot(dW, dW))
-        l2 = self.l2
-        sw = self.sw[:, None]
+        m = len(dWs)
+        gram = np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
+        lin = np.array([float(np.vdot(W, u)) for u in dWs])
+        ww = float(np.vdot(W, W))
+        l2, sw = self.l2, self.sw[:, None]
 
-        def phi(s, derivatives=True):
-            v = raw + s * draw if s != 0 else raw
-            value = self.loss(v) + 0.5 * l2 * (ww + 2 * s * wd + s * s * dd)
+        def phi(a, derivatives=True):
+            v = raw.copy()
+            for coef, d in zip(a, draws):
+                if coef:
+                    v += coef * d
+            value = self.loss(v) + 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
             if not derivatives:
                 return value, None, None
             p = expit(v)
-            slope = float(np.sum(sw * (p - self.Y) * draw)) + l2 * (wd + s * dd)
-            curvature = float(np.sum(sw * p * (1 - p) * draw * draw)) + l2 * dd
-            return value, slope, curvature
+            R = (p - self.Y) * sw
+            h = p * (1 - p) * sw
+            grad = np.array([float(np.vdot(R, d)) for d in draws]) + l2 * (gram @ a + lin)
+            hd = [h * d for d in draws]
+            hess = np.array([[float(np.vdot(hd[j], draws[k])) for k in range(m)] for j in range(m)])
+            return value, grad, hess + l2 * gram
+
+        return phi
+
+    def line(self, W, raw, dW, draw):
+        """:meth:`subspace` along one direction: ``phi(s) -> (value, slope, curvature)``."""
+        phi2 = self.subspace(W, raw, [dW], [draw])
+
+        def phi(s, derivatives=True):
+            value, grad, hess = phi2(np.array([s]), derivatives)
+            if not derivatives:
+                return value, None, None
+            return value, float(grad[0]), float(hess[0, 0])
 
         return phi
 
