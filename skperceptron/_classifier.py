@@ -372,6 +372,8 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         monitor.close()
 
         W, c = result.W, result.c
+        for stale in ("validation_loss_curve_", "best_iteration_"):
+            self.__dict__.pop(stale, None)
         if val is not None and monitor.best is not None:
             W, c = monitor.best
             self.validation_loss_curve_ = monitor.curve
@@ -411,17 +413,17 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                 " The iterates diverged (overflow) with the fixed learning_rate: use "
                 "a smaller learning_rate, learning_rate='auto' or line_search=True."
             )
-        elif result.stop_reason == "line_search":
-            cause = (
-                " The line search found no decrease: the objective is flat to "
-                f"{objective.dtype} precision here; tol={self.tol:g} may be below "
-                "what this dtype can resolve."
-            )
         elif self.alpha == 0 and _looks_separable(result, Y, sw):
             cause = (
                 " The training data appear linearly separable; the unregularized "
                 "optimum is at infinity (||coef_|| keeps growing while the loss goes "
                 "to 0); set alpha > 0."
+            )
+        elif result.stop_reason == "line_search":
+            cause = (
+                " The line search found no decrease: the objective is flat to "
+                f"{objective.dtype} precision here; tol={self.tol:g} may be below "
+                "what this dtype can resolve."
             )
         elif self.preconditioner is None and _scale_ratio(objective) > 1e4:
             cause = (

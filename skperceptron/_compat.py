@@ -3,7 +3,21 @@
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+import inspect
+
+from sklearn.utils.validation import _check_sample_weight as _sklearn_check_sample_weight
+from sklearn.utils.validation import validate_data
+
+_ALLOWS_ZERO = "allow_all_zero_weights" in inspect.signature(
+    _sklearn_check_sample_weight
+).parameters
+
+
+def _check_sample_weight(sample_weight, X, **kwargs):
+    """sklearn's check, leaving all-zero weights to our own clearer message."""
+    if _ALLOWS_ZERO:
+        kwargs["allow_all_zero_weights"] = True
+    return _sklearn_check_sample_weight(sample_weight, X, **kwargs)
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin

@@ -3,7 +3,6 @@
 
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from ._compat import _check_sample_weight
@@ -26,15 +25,18 @@ def encode_targets(y):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
-    binarizer = LabelBinarizer()
-    Y = binarizer.fit_transform(y)
-    classes = binarizer.classes_
+    # np.unique keeps the labels' dtype (object stays object).
+    classes, index = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(
             f"y has only one class ({classes[0]!r}): a classifier needs samples "
             "of at least 2 classes."
         )
-    return classes, Y.astype(np.int8), "binary" if len(classes) == 2 else "multiclass"
+    if len(classes) == 2:
+        return classes, (index == 1).astype(np.int8)[:, None], "binary"
+    Y = np.zeros((len(y), len(classes)), dtype=np.int8)
+    Y[np.arange(len(y)), index] = 1
+    return classes, Y, "multiclass"
 
 
 def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype):
@@ -77,7 +79,7 @@ def validation_split(Y, kind, validation_fraction, random_state):
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=validation_fraction, random_state=random_state
         )
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
     try:
         train, val = next(splitter.split(np.zeros((n_samples, 1)), labels))
     except ValueError as exc:

@@ -105,23 +105,54 @@ class BCEObjective:
         pointwise -= self.Y * raw
         return float(self.sw @ pointwise.sum(axis=1))
 
-    def residual(self, raw):
-        """``dF/draw = sw * (expit(raw) - Y)``."""
-        R = expit(raw)
-        R -= self.Y
+    def residual(self, raw, curvature=False):
+        """``dF/draw = sw * (expit(raw) - Y)``, and ``sw * expit' (raw)`` if asked.
+
+        The second array is the diagonal of the Hessian with respect to the raw
+        predictions, which gives the curvature along any direction of the
+        parameters from that direction's raw predictions, without new products.
+        """
+        p = expit(raw)
+        R = p - self.Y
         R *= self.sw[:, None]
-        return R
+        if not curvature:
+            return R
+        p *= 1 - p
+        p *= self.sw[:, None]
+        return R, p
 
     def value(self, W, raw):
         return self.loss(raw) + 0.5 * self.l2 * float(np.vdot(W, W))
 
-    def value_and_grad(self, W, raw):
-        """Smooth value and gradient ``(f, grad_W, grad_c)``: one rmatvec."""
-        R = self.residual(raw)
+    def gradient(self, W, raw, curvature=False):
+        """Gradient ``(grad_W, grad_c)`` of the smooth part: one rmatvec.
+
+        With ``curvature=True`` also returns the raw-space Hessian diagonal
+        (see :meth:`residual`).
+        """
+        if curvature:
+            R, H = self.residual(raw, curvature=True)
+        else:
+            R, H = self.residual(raw), None
         grad_W, grad_c = self.rmatvec(R)
         if self.l2:
             grad_W += self.l2 * W
+        return grad_W, grad_c, H
+
+    def value_and_grad(self, W, raw):
+        """Smooth value and gradient ``(f, grad_W, grad_c)``: one rmatvec."""
+        grad_W, grad_c, _ = self.gradient(W, raw)
         return self.value(W, raw), grad_W, grad_c
+
+    def curvature(self, H, dWs, draws):
+        """Hessian of ``f`` restricted to the span of the directions, at the point
+        whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
+        m = len(draws)
+        hd = [H * d for d in draws]
+        hess = np.array([[float(np.vdot(hd[j], draws[k])) for k in range(m)] for j in range(m)])
+        if self.l2:
+            hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
+        return hess
 
     def subspace(self, W, raw, dWs, draws):
         """The smooth objective on ``W + sum_j a_j dWs[j]`` (``raw + sum_j a_j draws[j]``).

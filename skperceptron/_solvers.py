@@ -117,7 +117,7 @@ class ProximalGradientSolver:
         s = 1.0
         for n_halvings in range(_MAX_HALVINGS):
             value = total(s)[0]
-            if math.isfinite(value) and value <= F0 + _ARMIJO * s * decrease:
+            if math.isfinite(value) and value < F0 and value <= F0 + _ARMIJO * s * decrease:
                 break
             s *= 0.5
         else:
@@ -143,38 +143,56 @@ class ProximalGradientSolver:
                     break
         return s, value, n_halvings
 
-    def _plane_search(self, phi, a, value, grad, hess):
-        """Safeguarded Newton on the smooth function ``phi`` of the plane, from ``a``.
+    def _plane_search(self, phi, F, slope0, hess0):
+        """Minimize the smooth function ``phi`` of the plane (or line) from 0.
 
-        Each trial is evaluated with its derivatives in one pass, so that an
-        accepted trial already carries what the next Newton step needs.
+        The first Newton step uses the slope and curvature at 0, which come
+        free with the gradient; each trial is then evaluated with its
+        derivatives in one pass.  A trial is accepted only with Armijo's
+        sufficient decrease; the search ends when the Newton decrement has
+        fallen below 1% of its value at 0.  Returns ``(a, value)``, or
+        ``(None, F)`` when Newton's steps make no progress.
         """
+        a = np.zeros_like(slope0)
+        value, grad, hess = F, slope0, hess0
+        decrement0 = None
         for _ in range(_PLANE_NEWTON):
             try:
                 delta = -np.linalg.solve(hess, grad)
             except np.linalg.LinAlgError:
                 break
-            if not np.all(np.isfinite(delta)):
+            decrement = -float(grad @ delta)
+            if not (np.all(np.isfinite(delta)) and decrement > 0):
+                break
+            if decrement0 is None:
+                decrement0 = decrement
+            elif decrement <= 1e-2 * decrement0:
                 break
             trial = a + delta
             trial_value, trial_grad, trial_hess = phi(trial)
-            if not (math.isfinite(trial_value) and trial_value < value):
+            if not (
+                math.isfinite(trial_value)
+                and trial_value < value
+                and trial_value <= F + _ARMIJO * float(slope0 @ trial)
+            ):
                 break
             a, value, grad, hess = trial, trial_value, trial_grad, trial_hess
-            if np.max(np.abs(delta)) <= 1e-2 * max(1.0, np.max(np.abs(a))):
-                break
+        if not a.any():
+            return None, F
         return a, value
 
     def _solve_planar(self, W, c, inv_W, inv_c):
         """Momentum with both weights optimized: the accelerated solver without L1.
 
-        Each iteration searches the plane ``x + a d + b (x - x_prev)`` spanned
-        by the preconditioned gradient step ``d`` and the previous step, on
-        cached raw predictions (``raw + a X d + b (raw - raw_prev)``): Armijo
-        halving along ``d`` first, then Newton in the plane from there.  On a
-        quadratic this is preconditioned conjugate gradients; in general the
-        plane contains the gradient step, so it never does worse than gradient
-        descent with a line search, and the objective never increases.
+        Each iteration minimizes over the plane ``x + a d + b (x - x_prev)``
+        spanned by the preconditioned gradient step ``d`` and the previous
+        step, on cached raw predictions (``raw + a X d + b (raw - raw_prev)``):
+        Newton in the plane, its first step from the slope and curvature that
+        come with the gradient, then Armijo halving along ``d`` if Newton makes
+        no progress.  On a quadratic this is preconditioned conjugate
+        gradients; the plane contains the gradient step, so it never does worse
+        than gradient descent with a line search, and the objective never
+        increases.
         """
         obj = self.objective
         raw = obj.matvec(W, c)
@@ -184,7 +202,7 @@ class ProximalGradientSolver:
         loss_curve, norm_curve = [], []
         n_iter, crit, reason = 0, math.inf, "max_iter"
         while True:
-            _, grad_W, grad_c = obj.value_and_grad(W, raw)
+            grad_W, grad_c, H = obj.gradient(W, raw, curvature=True)
             crit = self._criterion(W, grad_W, grad_c)
             if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
                 print(
@@ -192,7 +210,7 @@ class ProximalGradientSolver:
                     f"max|grad| {crit:.3e}  step {step:.3e}",
                     flush=True,
                 )
-            if crit <= self.tol and n_iter > 0:
+            if crit <= self.tol:
                 reason = "converged"
                 break
             if n_iter >= self.max_iter:
@@ -200,36 +218,41 @@ class ProximalGradientSolver:
             dW = -step * grad_W * inv_W
             dc = -step * grad_c * inv_c
             draw = obj.matvec(dW, dc)
-            decrease = float(np.vdot(grad_W, dW) + np.vdot(grad_c, dc))
-            if not decrease < 0:
+            dWs, dcs, draws = [dW], [dc], [draw]
+            if last is not None:
+                dWs.append(last[0])
+                dcs.append(last[1])
+                draws.append(last[2])
+            slope0 = np.array(
+                [float(np.vdot(grad_W, u) + np.vdot(grad_c, v)) for u, v in zip(dWs, dcs)]
+            )
+            if not slope0[0] < 0:
                 reason = "line_search"
                 break
-            if last is None:
-                phi = obj.subspace(W, raw, [dW], [draw])
-                a = np.array([1.0])
-            else:
-                phi = obj.subspace(W, raw, [dW, last[0]], [draw, last[2]])
-                a = np.array([1.0, 0.0])
-            value, grad, hess = phi(a)
-            if not (math.isfinite(value) and value <= F + _ARMIJO * a[0] * decrease):
+            phi = obj.subspace(W, raw, dWs, draws)
+            a, value = self._plane_search(phi, F, slope0, obj.curvature(H, dWs, draws))
+            if a is None:
+                # Newton made no progress: Armijo halving along d alone.
+                a = np.zeros(len(draws))
+                a[0] = 1.0
                 for _ in range(_MAX_HALVINGS):
-                    a[0] *= 0.5
                     value = phi(a, False)[0]
-                    if math.isfinite(value) and value <= F + _ARMIJO * a[0] * decrease:
+                    if math.isfinite(value) and value < F and value <= F + _ARMIJO * a[0] * slope0[0]:
                         break
+                    a[0] *= 0.5
                 else:
                     reason = "line_search"
                     break
-                value, grad, hess = phi(a)
-            a, value = self._plane_search(phi, a, value, grad, hess)
             new_dW, new_dc, new_draw = a[0] * dW, a[0] * dc, a[0] * draw
-            if last is not None and a[1]:
+            if len(a) > 1 and a[1]:
                 new_dW += a[1] * last[0]
                 new_dc += a[1] * last[1]
                 new_draw += a[1] * last[2]
             W, c, raw, F = W + new_dW, c + new_dc, raw + new_draw, value
             last = (new_dW, new_dc, new_draw)
-            step *= a[0]
+            if a[0] > 0:
+                # The next gradient step starts from the length that worked.
+                step *= a[0]
             n_iter += 1
             loss_curve.append(F)
             norm_curve.append(float(np.linalg.norm(W)))
@@ -288,8 +311,8 @@ class ProximalGradientSolver:
                 rawy = raw + beta * (raw - prev[2])
             else:
                 Wy, cy, rawy = W, c, raw
-            fy, grad_W, grad_c = obj.value_and_grad(Wy, rawy)
-            Fy = fy + pen.value(Wy) if beta > 0 else F
+            grad_W, grad_c, _ = obj.gradient(Wy, rawy)
+            Fy = self._total(Wy, rawy) if beta > 0 else F
             crit = self._criterion(Wy, grad_W, grad_c)
 
             if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
@@ -298,7 +321,7 @@ class ProximalGradientSolver:
                     f"max|grad| {crit:.3e}  step {step:.3e}",
                     flush=True,
                 )
-            if crit <= self.tol and n_iter > 0:
+            if crit <= self.tol:
                 if beta == 0:
                     reason = "converged"
                     break
@@ -309,6 +332,8 @@ class ProximalGradientSolver:
                     loss_curve.append(F)
                     norm_curve.append(float(np.linalg.norm(W)))
                     reason = "converged"
+                    if self.monitor is not None:
+                        self.monitor(n_iter, W, c, raw, F)
                     break
             if n_iter >= self.max_iter:
                 break
@@ -325,6 +350,9 @@ class ProximalGradientSolver:
                     n_iter += 1
                     loss_curve.append(F)
                     norm_curve.append(float(np.linalg.norm(W)))
+                    if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
+                        reason = "stopped"
+                        break
                     continue
                 reason = "line_search"
                 break

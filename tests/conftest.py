@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared fixtures: small standardized data sets, loaded once per session."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.preprocessing import StandardScaler
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    """Standardized breast-cancer data (569 x 30, binary)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """Standardized iris data (150 x 4, three classes)."""
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
