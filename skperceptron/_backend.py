@@ -45,57 +45,44 @@ def rmatmul(X, R):
     return R.T @ X
 
 
-def _row_chunks(X):
-    n_samples, n_features = X.shape
-    step = max(1, _CHUNK_BYTES // max(1, 8 * n_features))
-    if is_sparse(X) and X.format != "csr":
-        # Row slicing a CSC matrix would copy it; columns are handled below.
-        raise TypeError("row chunks need a dense or CSR matrix")
-    for start in range(0, n_samples, step):
-        yield start, min(start + step, n_samples)
+def _chunks(length, n_items, item_bytes):
+    """Slices of ``range(length)`` holding about ``_CHUNK_BYTES`` of data each."""
+    per_index = max(1.0, n_items * item_bytes / max(1, length))
+    step = max(1, int(_CHUNK_BYTES // per_index))
+    for start in range(0, length, step):
+        yield slice(start, min(start + step, length))
 
 
 def column_moments(X, sw):
     """Weighted first and second moments of the columns of X, in float64.
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
-    one), computed in one pass with temporaries bounded by ``_CHUNK_BYTES``.
+    one).  Dense X is read by einsum without any temporary of its size; sparse
+    X is squared one slice of rows (CSR) or columns (CSC) at a time, so the
+    temporaries stay near ``_CHUNK_BYTES``.
     """
     sw = np.asarray(sw, dtype=np.float64)
-    n_features = X.shape[1]
+    if not is_sparse(X):
+        mean = np.einsum("i,ij->j", sw, X, dtype=np.float64)
+        second = np.einsum("i,ij,ij->j", sw, X, X, dtype=np.float64)
+        return mean, second
+    n_samples, n_features = X.shape
     mean = np.zeros(n_features)
     second = np.zeros(n_features)
-    if is_sparse(X) and X.format == "csc":
-        indptr, indices, data = X.indptr, X.indices, X.data
-        step = max(1, _CHUNK_BYTES // 8)
-        for start in range(0, X.nnz, step):
-            stop = min(start + step, X.nnz)
-            vals = data[start:stop].astype(np.float64)
-            weights = sw[indices[start:stop]]
-            cols = np.searchsorted(indptr, np.arange(start, stop), side="right") - 1
-            mean += np.bincount(cols, weights=vals * weights, minlength=n_features)
-            second += np.bincount(
-                cols, weights=vals * vals * weights, minlength=n_features
-            )
+    item_bytes = X.data.itemsize + X.indices.itemsize
+    if X.format == "csc":
+        for cols in _chunks(n_features, X.nnz, item_bytes):
+            block = X[:, cols].astype(np.float64)
+            mean[cols] = block.T @ sw
+            block.data *= block.data
+            second[cols] = block.T @ sw
         return mean, second
-    if is_sparse(X):
-        X = X.tocsr() if X.format != "csr" else X
-        for start, stop in _row_chunks(X):
-            block = X[start:stop]
-            w = sw[start:stop]
-            vals = block.data.astype(np.float64)
-            rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
-            weighted = vals * w[rows]
-            mean += np.bincount(block.indices, weights=weighted, minlength=n_features)
-            second += np.bincount(
-                block.indices, weights=weighted * vals, minlength=n_features
-            )
-        return mean, second
-    for start, stop in _row_chunks(X):
-        block = np.asarray(X[start:stop], dtype=np.float64)
-        w = sw[start:stop]
-        mean += w @ block
-        second += w @ (block * block)
+    X = X.tocsr()
+    for rows in _chunks(n_samples, X.nnz, item_bytes):
+        block = X[rows].astype(np.float64)
+        mean += block.T @ sw[rows]
+        block.data *= block.data
+        second += block.T @ sw[rows]
     return mean, second
 
 

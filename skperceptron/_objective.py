@@ -53,6 +53,9 @@ class BCEObjective:
         self.n_outputs = Y.shape[1]
         self.n_matvec = 0
         self.n_rmatvec = 0
+        # Reused by every pass over the raw predictions.
+        self._sw_col = sw[:, None]
+        self._swY = self._sw_col * Y
         self._moments = None
         self.mean = None
         if center and self.fit_intercept:
@@ -100,10 +103,14 @@ class BCEObjective:
     # -- values and gradients from cached raw predictions ----------------------
     def loss(self, raw):
         """Weighted BCE summed over outputs, from raw predictions."""
-        # -(y log s(v) + (1-y) log s(-v)) == -log s(-v) - y v, one log_expit.
-        pointwise = -log_expit(-raw)
-        pointwise -= self.Y * raw
-        return float(self.sw @ pointwise.sum(axis=1))
+        # -(y log s(v) + (1-y) log s(-v)) == -log s(-v) - y v: one log_expit.
+        # Reductions over samples use einsum, not BLAS dot: level-1 BLAS
+        # threads are slower than a plain loop for these sizes.
+        neg = np.negative(raw)
+        log_expit(neg, out=neg)
+        return -float(np.einsum("i,ij->", self.sw, neg)) - float(
+            np.einsum("ij,ij->", self._swY, raw)
+        )
 
     def residual(self, raw, curvature=False):
         """``dF/draw = sw * (expit(raw) - Y)``, and ``sw * expit' (raw)`` if asked.
@@ -113,12 +120,12 @@ class BCEObjective:
         parameters from that direction's raw predictions, without new products.
         """
         p = expit(raw)
-        R = p - self.Y
-        R *= self.sw[:, None]
+        R = p * self._sw_col
+        R -= self._swY
         if not curvature:
             return R
-        p *= 1 - p
-        p *= self.sw[:, None]
+        p -= p * p
+        p *= self._sw_col
         return R, p
 
     def value(self, W, raw):
@@ -148,8 +155,11 @@ class BCEObjective:
         """Hessian of ``f`` restricted to the span of the directions, at the point
         whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
         m = len(draws)
-        hd = [H * d for d in draws]
-        hess = np.array([[float(np.vdot(hd[j], draws[k])) for k in range(m)] for j in range(m)])
+        hess = np.empty((m, m))
+        for j in range(m):
+            Hd = H * draws[j]
+            for k in range(j, m):
+                hess[j, k] = hess[k, j] = np.einsum("ij,ij->", Hd, draws[k])
         if self.l2:
             hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
         return hess
@@ -161,11 +171,10 @@ class BCEObjective:
         coefficients ``a`` of shape (m,): each call is one pass over the
         (n, K) raw predictions and none over X.
         """
-        m = len(dWs)
         gram = np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
         lin = np.array([float(np.vdot(W, u)) for u in dWs])
         ww = float(np.vdot(W, W))
-        l2, sw = self.l2, self.sw[:, None]
+        l2 = self.l2
 
         def phi(a, derivatives=True):
             v = raw.copy()
@@ -175,13 +184,10 @@ class BCEObjective:
             value = self.loss(v) + 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
             if not derivatives:
                 return value, None, None
-            p = expit(v)
-            R = (p - self.Y) * sw
-            h = p * (1 - p) * sw
-            grad = np.array([float(np.vdot(R, d)) for d in draws]) + l2 * (gram @ a + lin)
-            hd = [h * d for d in draws]
-            hess = np.array([[float(np.vdot(hd[j], draws[k])) for k in range(m)] for j in range(m)])
-            return value, grad, hess + l2 * gram
+            R, H = self.residual(v, curvature=True)
+            grad = np.array([np.einsum("ij,ij->", R, d) for d in draws])
+            grad += l2 * (gram @ a + lin)
+            return value, grad, self.curvature(H, dWs, draws)
 
         return phi
 

@@ -10,8 +10,12 @@ import numpy as np
 # line search gives up (2**-60 of the trial step is below any float's reach).
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 60
+# Iterations in a row without a strict decrease (the objective flat to its
+# float precision while the coefficients still move) before giving up.
+_MAX_FLAT = 10
 _NEWTON_REFINEMENTS = 2
-_PLANE_NEWTON = 3
+_PLANE_NEWTON = 2
+_PLANE_RTOL = 1e-1
 
 
 @dataclass
@@ -93,6 +97,27 @@ class ProximalGradientSolver:
             crit = max(crit, float(np.max(np.abs(grad_c))))
         return crit
 
+    def _accept(self, value, F0, predicted, slope=None):
+        """Armijo's test ``value <= F0 + c * predicted`` (``predicted < 0`` is the
+        first-order change), made robust where J is flat to float precision.
+
+        Without an L1 part the objective is convex along any ray, so
+        ``phi(1) <= phi(0) + phi'(1)``: a slope at the trial of at most
+        ``c * predicted`` proves the Armijo decrease even when the two values
+        are equal up to rounding.  ``slope`` is that slope, or a callable
+        giving it, evaluated only when the values cannot decide.
+        """
+        if not math.isfinite(value):
+            return False
+        if value <= F0 + _ARMIJO * predicted:
+            return True
+        if self.penalty or slope is None:
+            return False
+        if abs(value - F0) > 64 * np.finfo(self.objective.dtype).eps * abs(F0):
+            return False
+        slope = slope() if callable(slope) else slope
+        return math.isfinite(slope) and slope <= _ARMIJO * predicted
+
     def _total(self, W, raw):
         return self.objective.value(W, raw) + self.penalty.value(W)
 
@@ -117,7 +142,7 @@ class ProximalGradientSolver:
         s = 1.0
         for n_halvings in range(_MAX_HALVINGS):
             value = total(s)[0]
-            if math.isfinite(value) and value < F0 and value <= F0 + _ARMIJO * s * decrease:
+            if self._accept(value, F0, s * decrease, lambda: s * total(s, True)[1]):
                 break
             s *= 0.5
         else:
@@ -132,9 +157,10 @@ class ProximalGradientSolver:
                     break
                 trial_value = total(trial)[0]
                 if not (
-                    math.isfinite(trial_value)
-                    and trial_value < value
-                    and trial_value <= F0 + _ARMIJO * trial * decrease
+                    trial_value <= value
+                    and self._accept(
+                        trial_value, F0, trial * decrease, lambda: trial * total(trial, True)[1]
+                    )
                 ):
                     break
                 converged = abs(trial - s) <= 1e-3 * s
@@ -156,7 +182,7 @@ class ProximalGradientSolver:
         a = np.zeros_like(slope0)
         value, grad, hess = F, slope0, hess0
         decrement0 = None
-        for _ in range(_PLANE_NEWTON):
+        for trial_index in range(_PLANE_NEWTON):
             try:
                 delta = -np.linalg.solve(hess, grad)
             except np.linalg.LinAlgError:
@@ -166,14 +192,18 @@ class ProximalGradientSolver:
                 break
             if decrement0 is None:
                 decrement0 = decrement
-            elif decrement <= 1e-2 * decrement0:
+            elif decrement <= _PLANE_RTOL * decrement0:
                 break
             trial = a + delta
-            trial_value, trial_grad, trial_hess = phi(trial)
+            # The last trial's derivatives would have no use: skip that pass.
+            trial_value, trial_grad, trial_hess = phi(trial, trial_index + 1 < _PLANE_NEWTON)
+
+            def ray_slope():
+                return float(phi(trial)[1] @ trial)
+
             if not (
-                math.isfinite(trial_value)
-                and trial_value < value
-                and trial_value <= F + _ARMIJO * float(slope0 @ trial)
+                trial_value <= value
+                and self._accept(trial_value, F, float(slope0 @ trial), ray_slope)
             ):
                 break
             a, value, grad, hess = trial, trial_value, trial_grad, trial_hess
@@ -199,6 +229,7 @@ class ProximalGradientSolver:
         F = obj.value(W, raw)
         step = self.step
         last = None  # the previous step (dW, dc, draw)
+        flat = 0
         loss_curve, norm_curve = [], []
         n_iter, crit, reason = 0, math.inf, "max_iter"
         while True:
@@ -237,7 +268,9 @@ class ProximalGradientSolver:
                 a[0] = 1.0
                 for _ in range(_MAX_HALVINGS):
                     value = phi(a, False)[0]
-                    if math.isfinite(value) and value < F and value <= F + _ARMIJO * a[0] * slope0[0]:
+                    if self._accept(
+                        value, F, a[0] * slope0[0], lambda: float(phi(a)[1] @ a)
+                    ):
                         break
                     a[0] *= 0.5
                 else:
@@ -248,6 +281,7 @@ class ProximalGradientSolver:
                 new_dW += a[1] * last[0]
                 new_dc += a[1] * last[1]
                 new_draw += a[1] * last[2]
+            flat = flat + 1 if value >= F else 0
             W, c, raw, F = W + new_dW, c + new_dc, raw + new_draw, value
             last = (new_dW, new_dc, new_draw)
             if a[0] > 0:
@@ -258,6 +292,9 @@ class ProximalGradientSolver:
             norm_curve.append(float(np.linalg.norm(W)))
             if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
                 reason = "stopped"
+                break
+            if flat >= _MAX_FLAT:
+                reason = "line_search"
                 break
         return SolverResult(
             W=W,
@@ -298,6 +335,7 @@ class ProximalGradientSolver:
         loss_curve, norm_curve = [], []
         prev = None  # (W, c, raw) of the previous iterate, for momentum
         theta = 1.0
+        flat = 0
         n_iter, crit, reason = 0, math.inf, "max_iter"
 
         while True:
@@ -364,6 +402,7 @@ class ProximalGradientSolver:
                 break
 
             n_iter += 1
+            flat = flat + 1 if F_new >= F else 0
             if beta > 0 and F_new > F:
                 # Monotone restart: the momentum overshot; stay at x.
                 prev, theta = None, 1.0
@@ -390,6 +429,9 @@ class ProximalGradientSolver:
             norm_curve.append(float(np.linalg.norm(W)))
             if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
                 reason = "stopped"
+                break
+            if flat >= _MAX_FLAT:
+                reason = "line_search"
                 break
 
         return SolverResult(

@@ -591,7 +591,7 @@ def test_tol_below_float_resolution_stops_early(solver, preconditioner):
     advising to increase it.
     """
     X, y = small_multiclass(60)
-    params = dict(alpha=1e-2, tol=1e-13, solver=solver, preconditioner=preconditioner)
+    params = dict(alpha=1e-2, tol=0.0, solver=solver, preconditioner=preconditioner)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         short = BCEPerceptronClassifier(max_iter=300, **params).fit(X, y)
