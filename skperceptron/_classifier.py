@@ -541,8 +541,10 @@ class _Monitor:
         self.curve, self.best, self.best_iteration = [], None, None
         self.best_loss, self.bad_rounds = np.inf, 0
         if val is not None:
-            self.Y_val = Y[val]
-            self.sw_val = sw_val
+            # Full-length weights, zero outside the validation rows: the loss
+            # is then one weighted pass over the cached raw predictions.
+            self.weights = np.zeros(Y.shape[0], dtype=Y.dtype)
+            self.weights[val] = sw_val
         self.ctx = None
 
     def attach_callbacks(self, ctx, X, y, metadata):
@@ -567,9 +569,7 @@ class _Monitor:
     def __call__(self, n_iter, W, c, raw, F):
         stop = False
         if self.val is not None:
-            raw_val = raw[self.val]
-            loss = -log_expit(-raw_val) - self.Y_val * raw_val
-            loss = float(self.sw_val @ loss.sum(axis=1))
+            loss = self.objective.weighted_loss(raw, self.weights)
             self.curve.append(loss)
             if loss < self.best_loss:
                 self.best = (W.copy(), c.copy())

@@ -112,6 +112,21 @@ class BCEObjective:
             np.einsum("ij,ij->", self._swY, raw)
         )
 
+    def weighted_loss(self, raw, weights):
+        """``sum_i weights_i sum_k bce(Y_ik, raw_ik)`` for other weights than
+        ``sw`` (the early-stopping validation rows, zero elsewhere)."""
+        neg = np.negative(raw)
+        log_expit(neg, out=neg)
+        return -float(np.einsum("i,ij->", weights, neg)) - float(
+            np.einsum("i,ij,ij->", weights, self.Y, raw)
+        )
+
+    def settle(self, raw):
+        """Hook for raw predictions the solver keeps across passes: a no-op here;
+        a distributed backend materializes them once so that later passes do
+        not recompute them."""
+        return raw
+
     def residual(self, raw, curvature=False):
         """``dF/draw = sw * (expit(raw) - Y)``, and ``sw * expit' (raw)`` if asked.
 

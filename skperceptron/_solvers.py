@@ -282,7 +282,8 @@ class ProximalGradientSolver:
                 new_dc += a[1] * last[1]
                 new_draw += a[1] * last[2]
             flat = flat + 1 if value >= F else 0
-            W, c, raw, F = W + new_dW, c + new_dc, raw + new_draw, value
+            new_draw = obj.settle(new_draw)
+            W, c, raw, F = W + new_dW, c + new_dc, obj.settle(raw + new_draw), value
             last = (new_dW, new_dc, new_draw)
             if a[0] > 0:
                 # The next gradient step starts from the length that worked.
@@ -346,7 +347,7 @@ class ProximalGradientSolver:
             if beta > 0:
                 Wy = W + beta * (W - prev[0])
                 cy = c + beta * (c - prev[1])
-                rawy = raw + beta * (raw - prev[2])
+                rawy = obj.settle(raw + beta * (raw - prev[2]))
             else:
                 Wy, cy, rawy = W, c, raw
             grad_W, grad_c, _ = obj.gradient(Wy, rawy)
@@ -396,7 +397,7 @@ class ProximalGradientSolver:
                 break
             W_new = Wy + s * dW
             c_new = cy + s * dc
-            raw_new = rawy + s * draw if s != 1.0 else rawy + draw
+            raw_new = obj.settle(rawy + s * draw if s != 1.0 else rawy + draw)
             if not (math.isfinite(F_new) and np.isfinite(W_new).all() and np.isfinite(c_new).all()):
                 reason = "diverged"
                 break
