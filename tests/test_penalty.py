@@ -155,8 +155,10 @@ def test_matches_logistic_regression_saga(l1_ratio):
     with warnings.catch_warnings():
         # The penalty parameter is on its way out in scikit-learn 1.8+.
         warnings.simplefilter("ignore", FutureWarning)
+        # Before scikit-learn 1.8, l1_ratio is ignored unless penalty says so.
         reference = LogisticRegression(
             C=1 / (alpha * X.shape[0]),
+            penalty="elasticnet",
             l1_ratio=l1_ratio,
             solver="saga",
             tol=1e-12,

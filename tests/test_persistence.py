@@ -96,7 +96,12 @@ def test_loaded_model_resumes_warm(fitted):
     clf, X, y = fitted
     loaded = pickle.loads(pickle.dumps(clf))
     loaded.set_params(warm_start=True, early_stopping=False, max_iter=1).fit(X, y)
-    assert loaded.loss_curve_[0] <= clf.objective(X, y) * (1 + 1e-12)
+    # Slack for rounding only: the fit and objective() sum in different orders.
+    slack = 1e-5 if clf.coef_.dtype == np.float32 else 1e-12
+    assert loaded.loss_curve_[0] <= clf.objective(X, y) * (1 + slack)
+    # And it did resume: a cold one-iteration fit is far worse.
+    cold = BCEPerceptronClassifier(**{**clf.get_params(), "early_stopping": False, "max_iter": 1})
+    assert loaded.loss_curve_[0] < cold.fit(X, y).loss_curve_[0]
 
 
 def test_skops_round_trip_trusts_only_our_class(fitted, tmp_path):

@@ -149,3 +149,12 @@ def test_missing_matplotlib_gives_clear_import_error(monkeypatch, binary_data):
         LossCurveDisplay.from_estimator(clf)
     with pytest.raises(ImportError, match=r"LossCurveDisplay.plot requires matplotlib"):
         LossCurveDisplay(loss_curve=[1.0]).plot()
+
+
+def test_docstring_example(pyplot):
+    import doctest
+
+    from skperceptron import _plotting
+
+    result = doctest.testmod(_plotting, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
