@@ -55,7 +55,9 @@ TOL = 1e-4
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny problem, PyTorch on the CPU")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda, cpu with --smoke)")
+    parser.add_argument(
+        "--device", default=None, help="torch device (default: cuda, cpu with --smoke)"
+    )
     parser.add_argument("--n-samples", type=int, default=None)
     parser.add_argument("--n-features", type=int, default=None)
     parser.add_argument(
@@ -207,10 +209,9 @@ def main(argv=None):
                 J = objective(X, y, coef, intercept)
                 if method == "ours" and backend == "numpy":
                     reference = coef
-                rows.append(
-                    (dtype, method, where, f"{seconds:.2f}", f"{n_iter}{' (warned)' if warned else ''}",
-                     f"{J:.8f}", coef, "")
-                )
+                iterations = f"{n_iter}{' (warned)' if warned else ''}"
+                row = (dtype, method, where, f"{seconds:.2f}", iterations, f"{J:.8f}", coef, "")
+                rows.append(row)
             except Exception:  # noqa: BLE001 - report and go on with the others
                 failed = True
                 traceback.print_exc()

@@ -2,19 +2,61 @@
 """Array-library differences, in one place.
 
 Everything that depends on what kind of array ``X`` is (dense NumPy, SciPy
-sparse) lives here: the two products the solvers need, the one-pass column
-statistics behind the preconditioner, and the numerically stable
-``expit``/``log_expit``.  The objective and the solvers never branch on the
-array type themselves.
+sparse, or an Array API array such as a PyTorch tensor on a GPU) lives here:
+the two products the solvers need, the column statistics behind the
+preconditioner, the numerically stable ``expit``/``log_expit``, the few
+reductions over the (n, K) raw predictions, and the reading of scalars back to
+the host.  The objective and the solvers never branch on the array type
+themselves: they pass ``xp`` (NumPy itself for NumPy and sparse data) to these
+functions.
+
+Every function has a NumPy branch first, which is the code that the NumPy path
+has always run (einsum reductions rather than BLAS dot for n-long vectors,
+in-place ``out=`` updates); the other branch is written against the Array API
+standard and runs in the namespace and on the device of its inputs.  Scalars
+that the solvers need on the host (values, slopes, curvatures) are computed
+there as 0-d arrays and read back together by :func:`to_host`: one transfer
+for a batch, never a conversion of ``X``, ``Y`` or the weights.
 """
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit
+from scipy.special import expit as _scipy_expit
+from scipy.special import log_expit as _scipy_log_expit
+
+from ._compat import (
+    _convert_to_numpy,
+    _is_numpy_namespace,
+    array_api_compat,
+    get_namespace_and_device,
+)
 
 __all__ = [
+    "namespace",
+    "input_namespace",
+    "device_of",
+    "to_host",
+    "to_numpy",
+    "from_host",
+    "asarray",
+    "zeros",
+    "ones",
+    "copy",
+    "astype",
+    "outer",
+    "vdot",
+    "inner",
+    "weighted_sum",
+    "weighted_inner",
+    "max_abs",
+    "norm",
+    "all_finite",
+    "eps",
     "expit",
     "log_expit",
+    "column_stack",
     "is_sparse",
     "matmul",
     "rmatmul",
@@ -25,16 +67,233 @@ __all__ = [
 # Rows processed at a time when a statistic needs an elementwise function of X
 # (x**2): bounds the temporary to about this many bytes, never a copy of X.
 _CHUNK_BYTES = 2**22
+# The same on an accelerator, where each chunk is one kernel launch.
+_DEVICE_CHUNK_BYTES = 2**26
 
 
+# -- which namespace ---------------------------------------------------------
+def namespace(*arrays):
+    """The array namespace of already validated arrays.
+
+    NumPy itself for NumPy arrays and SciPy sparse matrices (whatever the
+    scikit-learn configuration: the caller has validated its data already),
+    else the Array API namespace of the others (``array_api_compat``'s wrapper
+    for PyTorch, the library itself for array-api-strict).
+    """
+    others = [
+        a for a in arrays if a is not None and not isinstance(a, np.ndarray) and not sp.issparse(a)
+    ]
+    if not others:
+        return np
+    if array_api_compat is None:  # pragma: no cover - no Array API support installed
+        raise TypeError(f"Not a NumPy array: {type(others[0]).__name__}")
+    xp = array_api_compat.array_namespace(*others)
+    return np if _is_numpy_namespace(xp) else xp
+
+
+def input_namespace(*arrays):
+    """``(xp, device)`` of estimator inputs, before validation.
+
+    NumPy itself (device None) unless scikit-learn's ``array_api_dispatch`` is
+    on and the inputs are arrays of another Array API library: without
+    dispatch, inputs are converted to NumPy as they always were.
+    """
+    xp, is_array_api, device = get_namespace_and_device(*arrays)
+    if not is_array_api or _is_numpy_namespace(xp):
+        return np, None
+    return xp, device
+
+
+def device_of(a):
+    return array_api_compat.device(a)
+
+
+# -- host <-> namespace ------------------------------------------------------
+def to_host(xp, values):
+    """Read scalars (0-d arrays) computed in ``xp`` back to the host at once.
+
+    For NumPy the values are returned as they are (NumPy scalars); otherwise a
+    1-D NumPy array of them, in their dtype, after a single transfer.
+    """
+    if xp is np or not values:
+        return values
+    stacked = xp.stack([xp.reshape(v, ()) for v in values])
+    return _convert_to_numpy(stacked, xp)
+
+
+def to_numpy(xp, a):
+    """A (small) array on the host, as NumPy: K priors, p moments, n labels."""
+    if xp is np:
+        return a
+    return _convert_to_numpy(a, xp)
+
+
+def from_host(xp, a, dtype, device):
+    """A host NumPy array in ``xp``, on ``device``, in ``dtype``."""
+    if xp is np:
+        return np.asarray(a).astype(dtype)
+    return xp.asarray(np.ascontiguousarray(a), dtype=dtype, device=device)
+
+
+def asarray(xp, a, dtype, device):
+    """``a`` (an array of ``xp``, or NumPy's for NumPy) in ``dtype``, no copy if it is."""
+    if xp is np:
+        return np.asarray(a, dtype=dtype)
+    return xp.asarray(a, dtype=dtype, device=device)
+
+
+def zeros(xp, shape, dtype, device):
+    if xp is np:
+        return np.zeros(shape, dtype=dtype)
+    return xp.zeros(shape, dtype=dtype, device=device)
+
+
+def ones(xp, shape, dtype, device):
+    if xp is np:
+        return np.ones(shape, dtype=dtype)
+    return xp.ones(shape, dtype=dtype, device=device)
+
+
+def copy(xp, a):
+    if xp is np:
+        return a.copy()
+    return xp.asarray(a, copy=True)
+
+
+def astype(xp, a, dtype, copy=True):
+    if xp is np:
+        return a.astype(dtype, copy=copy)
+    return xp.astype(a, dtype, copy=copy)
+
+
+def column_stack(xp, arrays):
+    if xp is np:
+        return np.column_stack(arrays)
+    return xp.stack(arrays, axis=1)
+
+
+# -- small reductions --------------------------------------------------------
+# They return 0-d arrays (NumPy scalars for NumPy): read them with to_host.
+def outer(xp, a, b):
+    if xp is np:
+        return np.outer(a, b)
+    return a[:, None] * b[None, :]
+
+
+def vdot(xp, a, b):
+    """``sum(a * b)`` over all entries of two small arrays (coefficients)."""
+    if xp is np:
+        return np.vdot(a, b)
+    return xp.sum(a * b)
+
+
+def inner(xp, A, B):
+    """``sum_ij A_ij B_ij`` for two (n, K) arrays."""
+    if xp is np:
+        # einsum, not BLAS dot: level-1 BLAS threads are slower than a plain
+        # loop for these sizes.
+        return np.einsum("ij,ij->", A, B)
+    return xp.sum(A * B)
+
+
+def weighted_sum(xp, w, M):
+    """``sum_ij w_i M_ij`` for w of shape (n,) and M of shape (n, K)."""
+    if xp is np:
+        return np.einsum("i,ij->", w, M)
+    return xp.sum(w @ M)
+
+
+def weighted_inner(xp, w, A, B):
+    """``sum_ij w_i A_ij B_ij``."""
+    if xp is np:
+        return np.einsum("i,ij,ij->", w, A, B)
+    return xp.sum(w @ (A * B))
+
+
+def norm(xp, a):
+    """Frobenius norm: a float for NumPy, a 0-d array otherwise (read it later)."""
+    if xp is np:
+        return float(np.linalg.norm(a))
+    return xp.sqrt(xp.sum(a * a))
+
+
+def max_abs(xp, *arrays):
+    """``max |a|`` over all entries of all arrays (0.0 if all are empty), a float."""
+    arrays = [a for a in arrays if math.prod(a.shape)]
+    if xp is np:
+        return max((float(np.max(np.abs(a))) for a in arrays), default=0.0)
+    if not arrays:
+        return 0.0
+    return float(max(to_host(xp, [xp.max(xp.abs(a)) for a in arrays])))
+
+
+def all_finite(xp, *arrays):
+    if xp is np:
+        return all(np.isfinite(a).all() for a in arrays)
+    return bool(xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays])))
+
+
+def eps(xp, dtype):
+    """Machine epsilon of a floating dtype of ``xp``."""
+    if xp is np:
+        return float(np.finfo(dtype).eps)
+    return float(xp.finfo(dtype).eps)
+
+
+# -- the logistic function ---------------------------------------------------
+def _native_special(xp):
+    """Whether ``scipy.special`` hands this namespace to its own kernels.
+
+    For other namespaces SciPy falls back to converting to NumPy, which is
+    exactly what must not happen on a device.
+    """
+    return (
+        array_api_compat.is_torch_namespace(xp)
+        or array_api_compat.is_cupy_namespace(xp)
+        or array_api_compat.is_jax_namespace(xp)
+    )
+
+
+def expit(x, out=None, *, xp=np):
+    """``1 / (1 + exp(-x))`` without overflow, in the namespace of ``x``.
+
+    NumPy: SciPy's ufunc (``out`` honoured).  PyTorch, CuPy, JAX:
+    ``scipy.special.expit``, which dispatches to their own kernels under
+    ``SCIPY_ARRAY_API=1``.  Any other namespace: ``e / (1 + e)`` or
+    ``1 / (1 + e)`` with ``e = exp(-|x|) <= 1`` (``out`` ignored).
+    """
+    if xp is np:
+        return _scipy_expit(x) if out is None else _scipy_expit(x, out=out)
+    if _native_special(xp):
+        return _scipy_expit(x)
+    e = xp.exp(-xp.abs(x))
+    p = 1 / (1 + e)
+    return xp.where(x >= 0, p, e * p)
+
+
+def log_expit(x, out=None, *, xp=np):
+    """``log(expit(x))``, finite for any finite ``x``.
+
+    NumPy: SciPy's ufunc (``out`` honoured).  Elsewhere (SciPy does not
+    dispatch it) ``-logaddexp(0, -x)``, equally stable (``out`` ignored).
+    """
+    if xp is np:
+        return _scipy_log_expit(x) if out is None else _scipy_log_expit(x, out=out)
+    zero = xp.zeros((), dtype=x.dtype, device=device_of(x))
+    return -xp.logaddexp(zero, -x)
+
+
+# -- the data ----------------------------------------------------------------
 def is_sparse(X):
     return sp.issparse(X)
 
 
 def matmul(X, V):
     """``X @ V`` for X of shape (n, p) and V of shape (p, k): shape (n, k)."""
-    out = X @ V
-    return np.asarray(out)
+    if isinstance(X, np.ndarray) or is_sparse(X):
+        return np.asarray(X @ V)
+    # The namespace's matmul promotes mixed dtypes where ``@`` may refuse.
+    return namespace(X, V).matmul(X, V)
 
 
 def rmatmul(X, R):
@@ -45,22 +304,50 @@ def rmatmul(X, R):
     return R.T @ X
 
 
-def _chunks(length, n_items, item_bytes):
-    """Slices of ``range(length)`` holding about ``_CHUNK_BYTES`` of data each."""
+def _chunks(length, n_items, item_bytes, chunk_bytes=_CHUNK_BYTES):
+    """Slices of ``range(length)`` holding about ``chunk_bytes`` of data each."""
     per_index = max(1.0, n_items * item_bytes / max(1, length))
-    step = max(1, int(_CHUNK_BYTES // per_index))
+    step = max(1, int(chunk_bytes // per_index))
     for start in range(0, length, step):
         yield slice(start, min(start + step, length))
+
+
+def _accumulation_dtype(xp, device):
+    """float64 where the device has it (not on some GPUs), else float32."""
+    kinds = xp.__array_namespace_info__().dtypes(kind="real floating", device=device)
+    return xp.float64 if "float64" in kinds else xp.float32
+
+
+def _column_moments_xp(xp, X, sw):
+    """:func:`column_moments` in the namespace of X, read back as float64."""
+    device = device_of(X)
+    dtype = _accumulation_dtype(xp, device)
+    sw = xp.astype(sw, dtype)
+    n_samples, n_features = X.shape
+    mean = xp.zeros(n_features, dtype=dtype, device=device)
+    second = xp.zeros(n_features, dtype=dtype, device=device)
+    item_bytes = 8  # per entry of the float64 block
+    for rows in _chunks(n_samples, n_samples * n_features, item_bytes, _DEVICE_CHUNK_BYTES):
+        block = xp.astype(X[rows, :], dtype)
+        w = sw[rows]
+        mean += w @ block
+        second += w @ (block * block)
+    mean, second = to_numpy(xp, xp.stack([mean, second]))
+    return mean.astype(np.float64), second.astype(np.float64)
 
 
 def column_moments(X, sw):
     """Weighted first and second moments of the columns of X, in float64.
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
-    one).  Dense X is read by einsum without any temporary of its size; sparse
-    X is squared one slice of rows (CSR) or columns (CSC) at a time, so the
-    temporaries stay near ``_CHUNK_BYTES``.
+    one) as NumPy arrays.  Dense X is read by einsum without any temporary of
+    its size; sparse X is squared one slice of rows (CSR) or columns (CSC) at
+    a time, so the temporaries stay near ``_CHUNK_BYTES``.  An Array API X is
+    read in slices of rows on its device (float64 accumulation where the
+    device has it) and only the two p-vectors come back.
     """
+    if not (isinstance(X, np.ndarray) or is_sparse(X)):
+        return _column_moments_xp(namespace(X), X, sw)
     sw = np.asarray(sw, dtype=np.float64)
     if not is_sparse(X):
         mean = np.einsum("i,ij->j", sw, X, dtype=np.float64)

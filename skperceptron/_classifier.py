@@ -10,16 +10,34 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._backend import expit, log_expit
+from ._backend import (
+    asarray,
+    astype,
+    column_stack,
+    copy,
+    expit,
+    from_host,
+    input_namespace,
+    log_expit,
+    matmul,
+    namespace,
+    to_numpy,
+    zeros,
+)
 from ._compat import (
     HAS_CALLBACKS,
     CallbackSupportMixin,
     Interval,
     StrOptions,
     _fit_context,
+    check_same_namespace,
+    get_namespace_and_device,
+    indexing_dtype,
+    move_to,
     validate_data,
 )
-from ._data import encode_targets, fold_weights, validation_split
+from . import _dask
+from ._data import encode_targets, fold_weights, holdout_weights, validation_split
 from ._objective import BCEObjective
 from ._penalty import L1Penalty
 from ._solvers import ProximalGradientSolver
@@ -67,9 +85,16 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     solver : {"nesterov", "gd"}, default="nesterov"
         ``"gd"``: proximal gradient descent.  ``"nesterov"``: accelerated
-        proximal gradient (FISTA), kept monotone by restarting the momentum
-        whenever the objective would increase.  Both read X twice per
-        iteration (one ``X @ direction``, one ``X.T @ residual``).
+        gradient.  With an L1 part or ``line_search=False`` it is FISTA (the
+        momentum weight from Nesterov's schedule), kept monotone by
+        restarting the momentum whenever the objective would increase.
+        Without an L1 part and with the line search, both the step and the
+        momentum weight are chosen by Newton's method on the objective in the
+        plane spanned by the gradient step and the previous step (on cached
+        raw predictions, no extra product), which is preconditioned conjugate
+        gradients on a quadratic and needs fewer iterations than FISTA.
+        Both solvers read X twice per iteration (one ``X @ direction``, one
+        ``X.T @ residual``).
 
     preconditioner : {"diagonal"} or None, default="diagonal"
         ``"diagonal"``: steps are taken in the metric of the per-coordinate
@@ -165,7 +190,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
     n_features_in_ : int
         Number of features seen in fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X was a DataFrame with string column names.
 
     Examples
@@ -240,47 +265,63 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
+        tags.array_api_support = True
         return tags
 
     # -- fit -------------------------------------------------------------------
     def _validate_fit_data(self, X, y, sample_weight):
+        # Under array_api_dispatch the fit runs in X's namespace and on its
+        # device; the targets and weights follow X there.  NumPy otherwise.
+        xp, device = input_namespace(X)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
+            dtype=[xp.float64, xp.float32],
             multi_output=True,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         classes, Y, kind = encode_targets(y)
+        if xp is np:
+            Y = Y.astype(X.dtype)
+        else:
+            Y = astype(xp, move_to(Y, xp=xp, device=device), X.dtype)
         sw, S = fold_weights(
-            y, Y, kind, sample_weight, self.class_weight, X.shape[0], X.dtype
+            y, Y, kind, sample_weight, self.class_weight, X.shape[0], X.dtype, classes=classes
         )
-        return X, y, Y.astype(X.dtype), classes, kind, sw, S
+        return X, y, Y, classes, kind, sw, S
 
     def _initial_parameters(self, objective, classes, Y, sw):
         K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
+        xp, device = objective.xp, objective.device
         if (
             self.warm_start
             and hasattr(self, "coef_")
-            and self.coef_.shape == (K, p)
-            and np.array_equal(getattr(self, "_fitted_classes", None), classes)
+            and tuple(self.coef_.shape) == (K, p)
+            and _same_classes(getattr(self, "_fitted_classes", None), classes)
         ):
-            W = np.array(self.coef_, dtype=dtype)
-            c = np.array(self.intercept_, dtype=dtype)
+            if xp is np:
+                W = np.array(self.coef_, dtype=dtype)
+                c = np.array(self.intercept_, dtype=dtype)
+            else:
+                W, c = move_to(self.coef_, self.intercept_, xp=xp, device=device)
+                W = copy(xp, asarray(xp, W, dtype, device))
+                c = copy(xp, asarray(xp, c, dtype, device))
             if objective.mean is not None:
                 c = c + W @ objective.mean
             return W, c
-        W = np.zeros((K, p), dtype=dtype)
-        c = np.zeros(K, dtype=dtype)
-        if objective.fit_intercept:
-            # The optimal intercepts at W = 0 are the weighted log-odds.
-            prior = sw @ Y
-            ok = (prior > 0) & (prior < 1)
-            c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
-        return W, c
+        W = zeros(xp, (K, p), dtype, device)
+        if not objective.fit_intercept:
+            return W, zeros(xp, K, dtype, device)
+        # The optimal intercepts at W = 0 are the weighted log-odds: K numbers,
+        # computed on the host from the K weighted class frequencies.
+        prior = to_numpy(xp, sw @ Y)
+        c = np.zeros(K, dtype=prior.dtype)
+        ok = (prior > 0) & (prior < 1)
+        c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
+        return W, from_host(xp, c, dtype, device)
 
     def _step_and_metric(self, objective):
         if self.preconditioner == "diagonal":
@@ -301,7 +342,12 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 stays float32, sparse stays sparse.
+            Training data; float32 stays float32, sparse stays sparse.  Under
+            ``sklearn.config_context(array_api_dispatch=True)`` (with
+            ``SCIPY_ARRAY_API=1`` set before SciPy is imported), an array of
+            any Array API library, e.g. a PyTorch tensor on a GPU: the whole
+            fit runs in that library and on that device, and ``coef_``,
+            ``intercept_`` and the predictions are arrays of it.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -312,27 +358,20 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self : object
             Fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.fit(self, X, y, sample_weight)
         X, y, Y, classes, kind, sw, S = self._validate_fit_data(X, y, sample_weight)
         self.classes_ = classes
         self._label_kind = kind
 
-        val = None
+        val = val_weights = None
         if self.early_stopping:
             train, val = validation_split(
                 Y, kind, self.validation_fraction, self.random_state
             )
             # The held-out rows stay in X with zero training weight: no copy of
             # X, and their raw predictions come for free with the training ones.
-            sw_val = sw[val] / sw[val].sum() if sw[val].sum() > 0 else None
-            if sw_val is None:
-                raise ValueError(
-                    "The early-stopping validation samples all have zero weight."
-                )
-            sw = sw.copy()
-            sw[val] = 0
-            if not sw.sum() > 0:
-                raise ValueError("The early-stopping training samples all have zero weight.")
-            sw /= sw.sum()
+            sw, val_weights = holdout_weights(sw, val)
 
         l1 = self.alpha * self.l1_ratio
         l2 = self.alpha * (1 - self.l1_ratio)
@@ -348,7 +387,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         W0, c0 = self._initial_parameters(objective, classes, Y, sw)
         step, metric = self._step_and_metric(objective)
 
-        monitor = _Monitor(self, objective, Y, val, sw_val if val is not None else None)
+        monitor = _Monitor(self, objective, Y, val, val_weights)
         callback_ctx = None
         if HAS_CALLBACKS:
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
@@ -378,9 +417,11 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             W, c = monitor.best
             self.validation_loss_curve_ = monitor.curve
             self.best_iteration_ = monitor.best_iteration
-        self.coef_ = W.astype(X.dtype, copy=False)
-        self.intercept_ = objective.intercept_of(W, c).astype(X.dtype, copy=False)
-        self._fitted_classes = classes
+        xp = objective.xp
+        self.coef_ = astype(xp, W, X.dtype, copy=False)
+        self.intercept_ = astype(xp, objective.intercept_of(W, c), X.dtype, copy=False)
+        # A host list, not an array: fitted arrays live in X's namespace.
+        self._fitted_classes = _class_list(classes)
         self.n_iter_ = max(int(result.n_iter), 1)
         self.loss_curve_ = result.loss_curve or [self._objective_value(objective, penalty)]
         self.learning_rate_ = float(result.step)
@@ -404,13 +445,16 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     def _warn_not_converged(self, result, objective, Y, sw):
         head = (
-            f"BCEPerceptronClassifier did not converge: {result.n_iter} iterations, "
+            f"BCEPerceptronClassifier did not converge: {max(result.n_iter, 1)} iterations, "
             f"final max |gradient| {result.criterion:.3e} > tol={self.tol:g}, "
             f"step {result.step:.3e}."
         )
-        if result.stop_reason == "diverged":
+        curve = result.loss_curve
+        rising = not self.line_search and len(curve) > 1 and curve[-1] > curve[0]
+        if result.stop_reason == "diverged" or rising:
             cause = (
-                " The iterates diverged (overflow) with the fixed learning_rate: use "
+                " The iterates diverge with this fixed learning_rate (the objective "
+                "rises, or overflowed and the fit stopped at the last finite iterate): use "
                 "a smaller learning_rate, learning_rate='auto' or line_search=True."
             )
         elif self.alpha == 0 and _looks_separable(result, Y, sw):
@@ -447,32 +491,60 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         -------
         scores : ndarray of shape (n_samples,) for binary targets, else (n_samples, n_outputs)
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "decision_function")
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="decision_function")
+        return self._decision_function(X)
+
+    def _decision_function(self, X):
+        xp, _ = input_namespace(X)
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse=["csr", "csc"], dtype=[xp.float64, xp.float32], reset=False
         )
-        raw = np.asarray(X @ self.coef_.T) + self.intercept_
+        raw = matmul(X, self.coef_.T) + self.intercept_
         if raw.shape[1] == 1 and self._label_kind == "binary":
             return raw[:, 0]
         return raw
 
     def predict(self, X):
         """Class labels (a 0/1 indicator matrix for multilabel targets)."""
-        raw = self.decision_function(X)
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict")
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict")
+        raw = self._decision_function(X)
+        xp = namespace(raw)
+        if xp is np:
+            if self._label_kind == "multilabel-indicator":
+                return (raw > 0).astype(int)
+            if raw.ndim == 1:
+                return self.classes_[(raw > 0).astype(int)]
+            return self.classes_[np.argmax(raw, axis=1)]
         if self._label_kind == "multilabel-indicator":
-            return (raw > 0).astype(int)
+            return xp.astype(raw > 0, indexing_dtype(xp))
         if raw.ndim == 1:
-            return self.classes_[(raw > 0).astype(int)]
-        return self.classes_[np.argmax(raw, axis=1)]
+            index = xp.astype(raw > 0, indexing_dtype(xp))
+        else:
+            index = xp.argmax(raw, axis=1)
+        return _take_classes(self.classes_, index)
 
     def predict_log_proba(self, X):
         """Log-probabilities, from ``log_expit`` and ``logsumexp`` (finite for any logit)."""
-        raw = self.decision_function(X)
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict_log_proba")
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_log_proba")
+        return self._log_proba(self._decision_function(X))
+
+    def _log_proba(self, raw):
+        xp = namespace(raw)
         if self._label_kind == "multilabel-indicator":
-            return log_expit(raw)
+            return log_expit(raw, xp=xp)
         if raw.ndim == 1:
-            return np.column_stack([log_expit(-raw), log_expit(raw)])
-        log_unit = log_expit(raw)
+            return column_stack(xp, [log_expit(-raw, xp=xp), log_expit(raw, xp=xp)])
+        log_unit = log_expit(raw, xp=xp)
+        # SciPy's logsumexp runs in the namespace of its input (SCIPY_ARRAY_API=1).
         return log_unit - logsumexp(log_unit, axis=1, keepdims=True)
 
     def predict_proba(self, X):
@@ -482,12 +554,17 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         outputs normalized to sum to one (in log space).  Multilabel: the K
         independent probabilities ``expit(v)``.
         """
-        raw = self.decision_function(X)
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict_proba")
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_proba")
+        raw = self._decision_function(X)
+        xp = namespace(raw)
         if self._label_kind == "multilabel-indicator":
-            return expit(raw)
+            return expit(raw, xp=xp)
         if raw.ndim == 1:
-            return np.column_stack([expit(-raw), expit(raw)])
-        return np.exp(self.predict_log_proba(X))
+            return column_stack(xp, [expit(-raw, xp=xp), expit(raw, xp=xp)])
+        return xp.exp(self._log_proba(raw))
 
     def objective(self, X, y, sample_weight=None):
         """The objective ``J`` at the fitted coefficients on ``(X, y, sample_weight)``.
@@ -496,32 +573,45 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         is off.
         """
         check_is_fitted(self)
+        xp, device = input_namespace(X)
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse=["csr", "csc"], dtype=[xp.float64, xp.float32], reset=False
         )
-        y = np.asarray(y)
+        # The labels are matched to classes_ on the host (a one-off evaluation,
+        # not the fit); Y then goes to X's namespace and device.
+        y, classes = _host_array(y), _host_array(self.classes_)
+        host_dtype = X.dtype if xp is np else np.float64
         if self._label_kind == "multilabel-indicator":
-            Y = (np.asarray(y) > 0).astype(X.dtype)
-            if Y.ndim != 2 or Y.shape[1] != len(self.classes_):
+            Y = (np.asarray(y) > 0).astype(host_dtype)
+            if Y.ndim != 2 or Y.shape[1] != len(classes):
                 raise ValueError(
-                    f"y must be an indicator matrix with {len(self.classes_)} columns."
+                    f"y must be an indicator matrix with {len(classes)} columns."
                 )
         else:
             y = column_or_1d(y)
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            unknown = np.setdiff1d(np.unique(y), classes)
             if unknown.size:
                 raise ValueError(f"y contains labels not seen in fit: {unknown[:5]!r}")
-            index = np.searchsorted(self.classes_, y)
-            if len(self.classes_) == 2:
-                Y = (index == 1).astype(X.dtype)[:, None]
+            index = np.searchsorted(classes, y)
+            if len(classes) == 2:
+                Y = (index == 1).astype(host_dtype)[:, None]
             else:
-                Y = np.eye(len(self.classes_), dtype=X.dtype)[index]
+                Y = np.eye(len(classes), dtype=host_dtype)[index]
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"X has {X.shape[0]} samples but y has {Y.shape[0]}."
             )
+        if xp is not np:
+            Y = from_host(xp, Y, X.dtype, device)
         sw, _ = fold_weights(
-            y, Y, self._label_kind, sample_weight, self.class_weight, X.shape[0], X.dtype
+            y,
+            Y,
+            self._label_kind,
+            sample_weight,
+            self.class_weight,
+            X.shape[0],
+            X.dtype,
+            classes=self.classes_,
         )
         objective = BCEObjective(
             X, Y, sw, l2=self.alpha * (1 - self.l1_ratio), fit_intercept=self.fit_intercept
@@ -532,19 +622,18 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 class _Monitor:
     """Per-iteration hook of the solver: early stopping and sklearn callbacks."""
 
-    def __init__(self, estimator, objective, Y, val, sw_val):
+    def __init__(self, estimator, objective, Y, val, weights):
         self.estimator = estimator
         self.objective = objective
+        # ``weights``: full-length, zero outside the validation rows ``val``
+        # (see ``holdout_weights``): the loss is then one weighted pass over
+        # the cached raw predictions.
         self.val = val
+        self.weights = weights
         self.patience = estimator.n_iter_no_change
         self.tol = estimator.tol
         self.curve, self.best, self.best_iteration = [], None, None
         self.best_loss, self.bad_rounds = np.inf, 0
-        if val is not None:
-            # Full-length weights, zero outside the validation rows: the loss
-            # is then one weighted pass over the cached raw predictions.
-            self.weights = np.zeros(Y.shape[0], dtype=Y.dtype)
-            self.weights[val] = sw_val
         self.ctx = None
 
     def attach_callbacks(self, ctx, X, y, metadata):
@@ -572,7 +661,8 @@ class _Monitor:
             loss = self.objective.weighted_loss(raw, self.weights)
             self.curve.append(loss)
             if loss < self.best_loss:
-                self.best = (W.copy(), c.copy())
+                xp = self.objective.xp
+                self.best = (copy(xp, W), copy(xp, c))
                 self.best_iteration = n_iter
             if loss > self.best_loss - self.tol:
                 self.bad_rounds += 1
@@ -585,7 +675,7 @@ class _Monitor:
 
             def attributes():
                 return {
-                    "coef_": W.copy(),
+                    "coef_": copy(objective.xp, W),
                     "intercept_": objective.intercept_of(W, c),
                     "n_iter_": n_iter,
                 }
@@ -605,11 +695,48 @@ class _Monitor:
 
 def _looks_separable(result, Y, sw):
     """Every weighted sample on its side with a margin, and ||W|| still growing."""
+    xp = namespace(Y)
     margins = (2 * Y - 1) * result.raw
-    separated = bool(np.all(margins[sw > 0] > 0))
+    separated = bool(xp.all((margins > 0) | (sw[:, None] <= 0)))
     norms = result.coef_norm_curve
     growing = len(norms) >= 4 and norms[-1] > 1.01 * norms[len(norms) // 2]
     return separated and growing
+
+
+def _host_array(a):
+    """A NumPy array of labels given as a list, a NumPy array or any Array API array."""
+    try:
+        xp = namespace(a)
+    except TypeError:  # lists, pandas objects
+        return np.asarray(a)
+    return np.asarray(a) if xp is np else to_numpy(xp, a)
+
+
+def _class_list(classes):
+    """The labels as a host list, from an array of any namespace."""
+    if isinstance(classes, (list, tuple)):
+        return list(classes)
+    return to_numpy(namespace(classes), classes).tolist()
+
+
+def _same_classes(fitted, classes):
+    """Whether the classes of the last fit (a list or an array) are ``classes``."""
+    return fitted is not None and _class_list(fitted) == _class_list(classes)
+
+
+def _take_classes(classes, index):
+    """``classes[index]`` in the namespace and on the device of ``index``.
+
+    ``classes_`` lives where ``y`` was given (NumPy for string labels): the
+    indices move there, and numeric labels come back, as in scikit-learn's
+    linear classifiers.
+    """
+    xp, _, device = get_namespace_and_device(index)
+    xp_classes, _, device_classes = get_namespace_and_device(classes)
+    labels = xp_classes.take(classes, move_to(index, xp=xp_classes, device=device_classes), axis=0)
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "OUS":
+        return labels
+    return move_to(labels, xp=xp, device=device)
 
 
 def _scale_ratio(objective):

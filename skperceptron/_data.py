@@ -1,11 +1,20 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Input validation: targets to the (n, K) matrix Y, weights to ``sw``, splits."""
+"""Input validation: targets to the (n, K) matrix Y, weights to ``sw``, splits.
+
+NumPy inputs take the NumPy code below; under scikit-learn's
+``array_api_dispatch``, targets given as arrays of another Array API library
+are encoded in that library (no conversion of ``y`` to NumPy), and weights
+are folded in the namespace and on the device of ``Y``.
+"""
 
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from ._compat import _check_sample_weight
+
+from ._backend import from_host, namespace, to_numpy
+from ._compat import _check_sample_weight, device as array_device
 
 
 def encode_targets(y):
@@ -18,6 +27,15 @@ def encode_targets(y):
     """
     check_classification_targets(y)
     kind = type_of_target(y, input_name="y")
+    if kind not in ("binary", "multiclass", "multilabel-indicator"):
+        raise ValueError(
+            f"y is {kind!r}: BCEPerceptronClassifier fits binary, multiclass or "
+            "multilabel-indicator targets (wrap it in "
+            "sklearn.multioutput.MultiOutputClassifier for multiclass-multioutput)."
+        )
+    xp = namespace(y) if not hasattr(y, "toarray") else np
+    if xp is not np:
+        return _encode_targets_xp(xp, y, kind)
     if kind == "multilabel-indicator":
         Y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
         classes = np.arange(Y.shape[1])
@@ -39,12 +57,39 @@ def encode_targets(y):
     return classes, Y, "multiclass"
 
 
-def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype):
+def _encode_targets_xp(xp, y, kind):
+    """:func:`encode_targets` in the namespace of ``y``: same classes, same Y."""
+    if kind == "multilabel-indicator":
+        return np.arange(y.shape[1]), xp.astype(y > 0, xp.int8), kind
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = xp.reshape(y, (-1,))
+    # Sorted like np.unique (the standard leaves the order of unique_values open).
+    classes = xp.sort(xp.unique_values(y))
+    n_classes = classes.shape[0]
+    if n_classes < 2:
+        raise ValueError(
+            f"y has only one class ({to_numpy(xp, classes)[0]!r}): a classifier needs "
+            "samples of at least 2 classes."
+        )
+    index = xp.searchsorted(classes, y)
+    if n_classes == 2:
+        return classes, xp.astype(index == 1, xp.int8)[:, None], "binary"
+    columns = xp.arange(n_classes, dtype=index.dtype, device=array_device(index))
+    return classes, xp.astype(index[:, None] == columns[None, :], xp.int8), "multiclass"
+
+
+def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype, classes=None):
     """``s_i = sample_weight_i * class_weight[y_i]``, checked and summing to one.
 
     Returns ``(sw, S)`` with ``S`` the sum before normalization.  Fitting never
-    writes into the caller's ``sample_weight``.
+    writes into the caller's ``sample_weight``.  When ``Y`` (the encoded
+    targets, rows of 0/1) is not a NumPy array, ``sw`` is computed in its
+    namespace and on its device, the class weights from ``Y`` and
+    ``classes``.
     """
+    xp = namespace(Y)
+    if xp is not np:
+        return _fold_weights_xp(xp, Y, kind, sample_weight, class_weight, dtype, classes)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(
             sample_weight, np.empty((n_samples, 0)), dtype=np.float64, copy=True
@@ -67,6 +112,85 @@ def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype):
     return (sw / S).astype(dtype), S
 
 
+def _class_weights(class_weight, classes, Y):
+    """Weight of each class, a float64 NumPy array: K numbers, on the host.
+
+    As ``compute_sample_weight``: "balanced" is ``n / (n_classes * count)``
+    with unweighted counts, read from the columns of ``Y``.
+    """
+    if class_weight == "balanced":
+        xp = namespace(Y)
+        counts = to_numpy(xp, xp.sum(Y, axis=0)).astype(np.float64)
+        n_samples = Y.shape[0]
+        if Y.shape[1] == 1:  # binary: the one column counts the second class
+            counts = np.concatenate([n_samples - counts, counts])
+        return n_samples / (len(counts) * counts)
+    classes = to_numpy(namespace(classes), classes)
+    return np.asarray(
+        compute_class_weight(class_weight, classes=classes, y=classes), dtype=np.float64
+    )
+
+
+def _fold_weights_xp(xp, Y, kind, sample_weight, class_weight, dtype, classes):
+    """:func:`fold_weights` in the namespace and on the device of ``Y``."""
+    device = array_device(Y)
+    # Y stands in for X: the weights are checked against its rows and moved
+    # to its namespace and device (float64 where the device has it).
+    sw = _check_sample_weight(sample_weight, Y, dtype=xp.float64, copy=sample_weight is not None)
+    if sample_weight is not None and bool(xp.any(sw < 0)):
+        raise ValueError("sample_weight must be non-negative; got negative values.")
+    if class_weight is not None:
+        if kind == "multilabel-indicator":
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; "
+                "pass sample_weight instead."
+            )
+        weights = from_host(xp, _class_weights(class_weight, classes, Y), sw.dtype, device)
+        if Y.shape[1] == 1:
+            index = xp.astype(Y[:, 0] > 0, xp.int64)
+        else:
+            index = xp.argmax(Y, axis=1)
+        sw = sw * xp.take(weights, index, axis=0)
+    S = float(xp.sum(sw))
+    if not S > 0:
+        raise ValueError(
+            "The sample weights sum to zero: at least one sample needs a positive weight."
+        )
+    return xp.astype(sw / S, dtype), S
+
+
+def holdout_weights(sw, val):
+    """Training weights with the validation rows ``val`` zeroed, and the
+    full-length validation weights (zero off ``val``), each summing to one."""
+    xp = namespace(sw)
+    if xp is np:
+        total_val = sw[val].sum()
+        if not total_val > 0:
+            raise ValueError("The early-stopping validation samples all have zero weight.")
+        val_weights = np.zeros_like(sw)
+        val_weights[val] = sw[val] / total_val
+        sw = sw.copy()
+        sw[val] = 0
+        if not sw.sum() > 0:
+            raise ValueError("The early-stopping training samples all have zero weight.")
+        sw /= sw.sum()
+        return sw, val_weights
+    is_val = np.zeros(sw.shape[0], dtype=bool)
+    is_val[val] = True
+    is_val = xp.asarray(is_val, device=array_device(sw))
+    zero = xp.zeros_like(sw)
+    val_weights = xp.where(is_val, sw, zero)
+    train_weights = xp.where(is_val, zero, sw)
+    total_val, total_train = (float(v) for v in to_numpy(
+        xp, xp.stack([xp.sum(val_weights), xp.sum(train_weights)])
+    ))
+    if not total_val > 0:
+        raise ValueError("The early-stopping validation samples all have zero weight.")
+    if not total_train > 0:
+        raise ValueError("The early-stopping training samples all have zero weight.")
+    return train_weights / total_train, val_weights / total_val
+
+
 def validation_split(Y, kind, validation_fraction, random_state):
     """Stratified (plain for multilabel) train/validation indices."""
     n_samples = Y.shape[0]
@@ -79,7 +203,14 @@ def validation_split(Y, kind, validation_fraction, random_state):
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=validation_fraction, random_state=random_state
         )
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        xp = namespace(Y)
+        if xp is np:
+            labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        else:
+            # sklearn's splitters run on the host: the n class indices go
+            # there once (Y itself stays on its device).
+            labels = xp.argmax(Y, axis=1) if Y.shape[1] > 1 else xp.astype(Y[:, 0], xp.int64)
+            labels = to_numpy(xp, labels).astype(np.intp)
     try:
         train, val = next(splitter.split(np.zeros((n_samples, 1)), labels))
     except ValueError as exc:

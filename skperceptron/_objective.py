@@ -1,9 +1,30 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The smooth part of the objective: weighted binary cross-entropy plus L2."""
 
+import math
+
 import numpy as np
 
-from ._backend import column_moments, expit, log_expit, matmul, rmatmul
+from ._backend import (
+    asarray,
+    column_moments,
+    copy,
+    device_of,
+    expit,
+    from_host,
+    inner,
+    log_expit,
+    matmul,
+    namespace,
+    outer,
+    rmatmul,
+    to_host,
+    to_numpy,
+    vdot,
+    weighted_inner,
+    weighted_sum,
+    zeros,
+)
 
 
 class BCEObjective:
@@ -40,12 +61,24 @@ class BCEObjective:
 
     Every product with X goes through :meth:`matvec` and :meth:`rmatvec`, which
     count themselves in ``n_matvec`` and ``n_rmatvec``.
+
+    ``X``, ``Y``, ``sw`` and every array built from them (``W``, ``c``,
+    ``raw``, gradients) live in one array namespace ``xp`` (NumPy itself for
+    NumPy and SciPy sparse data, else an Array API library such as PyTorch)
+    and on its device; only scalars come back to the host (values, slopes,
+    the small (m, m) curvature matrices, the float64 column ``moments``).
     """
+
+    # A subclass that builds its own state gets the NumPy namespace.
+    xp = np
+    device = None
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         self.X = X
         self.Y = Y
         self.sw = sw
+        self.xp = namespace(X, Y, sw)
+        self.device = None if self.xp is np else device_of(Y)
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
         self.dtype = Y.dtype
@@ -56,21 +89,22 @@ class BCEObjective:
         # Reused by every pass over the raw predictions.
         self._sw_col = sw[:, None]
         self._swY = self._sw_col * Y
+        self._sign = 2 * Y - 1
         self._moments = None
         self.mean = None
         if center and self.fit_intercept:
-            self.mean = self.moments()[0].astype(self.dtype)
+            self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
 
     def intercept_of(self, W, c):
         """The intercept ``b`` of the parameters ``(W, c)``."""
         if not self.fit_intercept:
-            return np.zeros(self.n_outputs, dtype=self.dtype)
-        return c - W @ self.mean if self.mean is not None else c.copy()
+            return zeros(self.xp, self.n_outputs, self.dtype, self.device)
+        return c - W @ self.mean if self.mean is not None else copy(self.xp, c)
 
     def parameters_of(self, coef, intercept):
         """``(W, c)`` of a coefficient matrix and an intercept vector."""
-        W = np.asarray(coef, dtype=self.dtype)
-        c = np.asarray(intercept, dtype=self.dtype)
+        W = asarray(self.xp, coef, self.dtype, self.device)
+        c = asarray(self.xp, intercept, self.dtype, self.device)
         if self.mean is not None:
             c = c + W @ self.mean
         return W, c
@@ -95,31 +129,28 @@ class BCEObjective:
         """Adjoint of :meth:`matvec`: ``(R.T @ X_centred, R.sum(0))``."""
         self.n_rmatvec += 1
         grad_W = rmatmul(self.X, R)
-        grad_c = R.sum(axis=0) if self.fit_intercept else np.zeros_like(R[0])
+        xp = self.xp
+        grad_c = xp.sum(R, axis=0) if self.fit_intercept else xp.zeros_like(R[0, :])
         if self.mean is not None:
-            grad_W -= np.outer(grad_c, self.mean)
+            grad_W -= outer(xp, grad_c, self.mean)
         return grad_W, grad_c
 
     # -- values and gradients from cached raw predictions ----------------------
     def loss(self, raw):
         """Weighted BCE summed over outputs, from raw predictions."""
-        # -(y log s(v) + (1-y) log s(-v)) == -log s(-v) - y v: one log_expit.
-        # Reductions over samples use einsum, not BLAS dot: level-1 BLAS
-        # threads are slower than a plain loop for these sizes.
-        neg = np.negative(raw)
-        log_expit(neg, out=neg)
-        return -float(np.einsum("i,ij->", self.sw, neg)) - float(
-            np.einsum("ij,ij->", self._swY, raw)
-        )
+        return self.weighted_loss(raw, self.sw)
 
     def weighted_loss(self, raw, weights):
-        """``sum_i weights_i sum_k bce(Y_ik, raw_ik)`` for other weights than
-        ``sw`` (the early-stopping validation rows, zero elsewhere)."""
-        neg = np.negative(raw)
-        log_expit(neg, out=neg)
-        return -float(np.einsum("i,ij->", weights, neg)) - float(
-            np.einsum("i,ij,ij->", weights, self.Y, raw)
-        )
+        """``sum_i weights_i sum_k bce(Y_ik, raw_ik)``; ``weights`` may be other
+        than ``sw`` (the early-stopping validation rows, zero elsewhere)."""
+        # For y in {0, 1}, -(y log_expit(v) + (1 - y) log_expit(-v)) is
+        # -log_expit((2y - 1) v): one log_expit pass, and no cancellation
+        # (the form -log_expit(-v) - y v loses all digits of a well-classified
+        # sample's tiny loss to the two large terms, a real error in float32).
+        xp = self.xp
+        signed = self._sign * raw
+        signed = log_expit(signed, out=signed, xp=xp)
+        return -float(to_host(xp, [weighted_sum(xp, weights, signed)])[0])
 
     def settle(self, raw):
         """Hook for raw predictions the solver keeps across passes: a no-op here;
@@ -134,7 +165,7 @@ class BCEObjective:
         predictions, which gives the curvature along any direction of the
         parameters from that direction's raw predictions, without new products.
         """
-        p = expit(raw)
+        p = expit(raw, xp=self.xp)
         R = p * self._sw_col
         R -= self._swY
         if not curvature:
@@ -144,7 +175,7 @@ class BCEObjective:
         return R, p
 
     def value(self, W, raw):
-        return self.loss(raw) + 0.5 * self.l2 * float(np.vdot(W, W))
+        return self.loss(raw) + 0.5 * self.l2 * float(vdot(self.xp, W, W))
 
     def gradient(self, W, raw, curvature=False):
         """Gradient ``(grad_W, grad_c)`` of the smooth part: one rmatvec.
@@ -169,14 +200,24 @@ class BCEObjective:
     def curvature(self, H, dWs, draws):
         """Hessian of ``f`` restricted to the span of the directions, at the point
         whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
+        xp = self.xp
         m = len(draws)
-        hess = np.empty((m, m))
+        pairs = [(j, k) for j in range(m) for k in range(j, m)]
+        entries = []
         for j in range(m):
             Hd = H * draws[j]
-            for k in range(j, m):
-                hess[j, k] = hess[k, j] = np.einsum("ij,ij->", Hd, draws[k])
+            entries.extend(inner(xp, Hd, draws[k]) for k in range(j, m))
         if self.l2:
-            hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
+            entries.extend(vdot(xp, u, v) for u in dWs for v in dWs)
+        entries = to_host(xp, entries)
+        hess = np.empty((m, m))
+        for (j, k), entry in zip(pairs, entries):
+            hess[j, k] = hess[k, j] = entry
+        if self.l2:
+            gram = entries[len(pairs) :]
+            hess += self.l2 * np.array(
+                [[float(gram[j * m + k]) for k in range(m)] for j in range(m)]
+            )
         return hess
 
     def subspace(self, W, raw, dWs, draws):
@@ -186,21 +227,35 @@ class BCEObjective:
         coefficients ``a`` of shape (m,): each call is one pass over the
         (n, K) raw predictions and none over X.
         """
-        gram = np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
-        lin = np.array([float(np.vdot(W, u)) for u in dWs])
-        ww = float(np.vdot(W, W))
+        xp = self.xp
+        m = len(dWs)
+        # One read-back for the m*m + m + 1 inner products of the coefficients.
+        products = to_host(
+            xp,
+            [vdot(xp, u, v) for u in dWs for v in dWs]
+            + [vdot(xp, W, u) for u in dWs]
+            + [vdot(xp, W, W)],
+        )
+        gram = np.array([[float(products[j * m + k]) for k in range(m)] for j in range(m)])
+        lin = np.array([float(products[m * m + j]) for j in range(m)])
+        ww = float(products[-1])
         l2 = self.l2
 
-        def phi(a, derivatives=True):
-            v = raw.copy()
+        def phi(a, derivatives=True, value=True):
+            v = copy(xp, raw)
             for coef, d in zip(a, draws):
                 if coef:
-                    v += coef * d
-            value = self.loss(v) + 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
+                    # A Python float keeps float32 raw predictions in float32.
+                    v += float(coef) * d
+            if value:
+                # The one log_expit pass; slopes alone need only expit.
+                value = self.loss(v) + 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
+            else:
+                value = None
             if not derivatives:
                 return value, None, None
             R, H = self.residual(v, curvature=True)
-            grad = np.array([np.einsum("ij,ij->", R, d) for d in draws])
+            grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
             grad += l2 * (gram @ a + lin)
             return value, grad, self.curvature(H, dWs, draws)
 
@@ -252,7 +307,10 @@ class BCEObjective:
         D_W = 0.25 * var + self.l2
         D_W[D_W <= 0] = 1.0  # all-zero column and l2 == 0: any metric will do
         D_c = np.full(self.n_outputs, 0.25)
-        return D_W.astype(self.dtype), D_c.astype(self.dtype)
+        return (
+            from_host(self.xp, D_W, self.dtype, self.device),
+            from_host(self.xp, D_c, self.dtype, self.device),
+        )
 
     def metric_lipschitz(self, D_W, D_c, n_power=20, rtol=1e-3):
         """Estimate of the largest eigenvalue of ``D^-1/2 H_bound D^-1/2``.
@@ -263,25 +321,30 @@ class BCEObjective:
         up), capped by the trace of the matrix, which is a hard upper bound.
         Each power step costs one ``matvec`` and one ``rmatvec``.
         """
+        xp = self.xp
         rng = np.random.default_rng(0)
         # The bound is the same block for every output unit: iterate on one.
-        u_W = rng.standard_normal((1, self.n_features)).astype(self.dtype)
-        u_c = np.zeros(1, self.dtype)
+        u_W = from_host(xp, rng.standard_normal((1, self.n_features)), self.dtype, self.device)
+        u_c = np.zeros(1)
         if self.fit_intercept:
             u_c[:] = rng.standard_normal(1)
-        sW, sc = 1 / np.sqrt(D_W), 1 / np.sqrt(D_c[:1])
-        trace = float(np.sum(self._hessian_bound_diagonal() / D_W))
+        u_c = from_host(xp, u_c, self.dtype, self.device)
+        sW, sc = 1 / xp.sqrt(D_W), 1 / xp.sqrt(D_c[:1])
+        trace = float(np.sum(self._hessian_bound_diagonal() / to_numpy(xp, D_W)))
         trace += float(self.fit_intercept)
         estimate = 0.0
         for _ in range(n_power):
-            norm = np.sqrt(float(np.vdot(u_W, u_W) + np.vdot(u_c, u_c)))
+            ww, cc = to_host(xp, [vdot(xp, u_W, u_W), vdot(xp, u_c, u_c)])
+            # A Python float: a NumPy float64 would promote float32 iterates.
+            norm = math.sqrt(float(ww + cc))
             u_W, u_c = u_W / norm, u_c / norm
             raw = self.matvec(u_W * sW, u_c * sc)
             raw *= 0.25 * self.sw[:, None]
             g_W, g_c = self.rmatvec(raw)
             g_W = (g_W + self.l2 * u_W * sW) * sW
             g_c = g_c * sc
-            new = float(np.vdot(u_W, g_W) + np.vdot(u_c, g_c))
+            wg, cg = to_host(xp, [vdot(xp, u_W, g_W), vdot(xp, u_c, g_c)])
+            new = float(wg + cg)
             u_W, u_c = g_W, g_c
             converged = abs(new - estimate) <= rtol * new
             estimate = new

@@ -3,10 +3,18 @@
 
 import numpy as np
 
+from ._backend import namespace
+
 
 def soft_threshold(Z, threshold):
-    """``sign(Z) * max(|Z| - threshold, 0)``: exact zeros below the threshold."""
-    return np.sign(Z) * np.maximum(np.abs(Z) - threshold, 0)
+    """``sign(Z) * max(|Z| - threshold, 0)``: exact zeros below the threshold.
+
+    In the namespace of ``Z`` (``threshold`` a scalar or an array of it).
+    """
+    xp = namespace(Z)
+    if xp is np:
+        return np.sign(Z) * np.maximum(np.abs(Z) - threshold, 0)
+    return xp.sign(Z) * xp.clip(xp.abs(Z) - threshold, min=0)
 
 
 class L1Penalty:
@@ -15,7 +23,8 @@ class L1Penalty:
     ``prox(Z, step)`` solves :math:`\min_W g(W) + \frac{1}{2}\|W - Z\|^2_{D/step}`
     for a diagonal metric ``D`` given per coefficient through ``step`` (an array
     broadcastable to ``W``): coordinate-wise soft-thresholding at
-    ``l1 * step``.
+    ``l1 * step``.  Arrays stay in their namespace and on their device; only
+    :meth:`value` reads one scalar back.
     """
 
     def __init__(self, l1):
@@ -27,7 +36,8 @@ class L1Penalty:
     def value(self, W):
         if not self.l1:
             return 0.0
-        return self.l1 * float(np.abs(W).sum())
+        xp = namespace(W)
+        return self.l1 * float(xp.sum(xp.abs(W)))
 
     def prox(self, Z, step):
         if not self.l1:

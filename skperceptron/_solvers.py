@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._backend import all_finite, eps, max_abs, norm, ones, outer, to_host, vdot
+
 # Armijo's sufficient-decrease constant and the number of halvings before the
 # line search gives up (2**-60 of the trial step is below any float's reach).
 _ARMIJO = 1e-4
@@ -14,7 +16,7 @@ _MAX_HALVINGS = 60
 # float precision while the coefficients still move) before giving up.
 _MAX_FLAT = 10
 _NEWTON_REFINEMENTS = 2
-_PLANE_NEWTON = 2
+_PLANE_NEWTON = 1
 _PLANE_RTOL = 1e-1
 
 
@@ -58,6 +60,13 @@ class ProximalGradientSolver:
     3. finalize: return a :class:`SolverResult`.
 
     So an iteration reads X exactly twice, whatever the solver.
+
+    The iterates, their raw predictions and the gradients stay in the
+    objective's array namespace and device (``objective.xp``); the loop itself
+    runs on the host from the few scalars it reads back each iteration (the
+    stopping criterion, values, slopes, small curvature matrices), which the
+    objective batches into single transfers.  Step lengths are Python floats,
+    so float32 iterates stay float32.
     """
 
     def __init__(
@@ -88,14 +97,14 @@ class ProximalGradientSolver:
     # -- pieces ------------------------------------------------------------
     def _criterion(self, W, grad_W, grad_c):
         obj = self.objective
+        xp = obj.xp
         if obj.mean is not None:
             # Back to the original coordinates: d/dW = d/dW_centred + grad_c mean^T.
-            grad_W = grad_W + np.outer(grad_c, obj.mean)
+            grad_W = grad_W + outer(xp, grad_c, obj.mean)
         mapping = self.penalty.gradient_mapping(W, grad_W)
-        crit = float(np.max(np.abs(mapping))) if mapping.size else 0.0
         if obj.fit_intercept:
-            crit = max(crit, float(np.max(np.abs(grad_c))))
-        return crit
+            return max_abs(xp, mapping, grad_c)
+        return max_abs(xp, mapping)
 
     def _accept(self, value, F0, predicted, slope=None):
         """Armijo's test ``value <= F0 + c * predicted`` (``predicted < 0`` is the
@@ -105,7 +114,9 @@ class ProximalGradientSolver:
         ``phi(1) <= phi(0) + phi'(1)``: a slope at the trial of at most
         ``c * predicted`` proves the Armijo decrease even when the two values
         are equal up to rounding.  ``slope`` is that slope, or a callable
-        giving it, evaluated only when the values cannot decide.
+        giving it, evaluated only when the values cannot decide.  Such a
+        step may leave the computed value a rounding error above ``F0``; the
+        solvers then record ``F0`` again (see :meth:`_record`).
         """
         if not math.isfinite(value):
             return False
@@ -113,10 +124,25 @@ class ProximalGradientSolver:
             return True
         if self.penalty or slope is None:
             return False
-        if abs(value - F0) > 64 * np.finfo(self.objective.dtype).eps * abs(F0):
+        if abs(value - F0) > 64 * eps(self.objective.xp, self.objective.dtype) * abs(F0):
             return False
         slope = slope() if callable(slope) else slope
         return math.isfinite(slope) and slope <= _ARMIJO * predicted
+
+    def _record(self, loss_curve, F):
+        """Append the objective after an iteration to ``loss_curve``.
+
+        With the line search every accepted step decreases J (Armijo, or the
+        slope test of :meth:`_accept` where the values are equal up to
+        rounding), so a computed value above the last one recorded is
+        rounding of the dtype: the last value is recorded again, and the
+        curve never increases, in float32 as in float64.
+        """
+        if self.line_search and loss_curve and F > loss_curve[-1]:
+            rounding = 64 * eps(self.objective.xp, self.objective.dtype) * abs(loss_curve[-1])
+            if F - loss_curve[-1] <= rounding:
+                F = loss_curve[-1]
+        loss_curve.append(F)
 
     def _total(self, W, raw):
         return self.objective.value(W, raw) + self.penalty.value(W)
@@ -125,7 +151,9 @@ class ProximalGradientSolver:
         """Step ``s`` along the direction, and the objective there."""
         phi = self.objective.line(W, raw, dW, draw)
         pen = self.penalty
-        decrease = float(np.vdot(grad_W, dW) + np.vdot(grad_c, dc))
+        xp = self.objective.xp
+        slope_W, slope_c = to_host(xp, [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)])
+        decrease = float(slope_W + slope_c)
         decrease += pen.value(W + dW) - pen.value(W)
 
         def total(s, derivatives=False):
@@ -199,7 +227,7 @@ class ProximalGradientSolver:
             trial_value, trial_grad, trial_hess = phi(trial, trial_index + 1 < _PLANE_NEWTON)
 
             def ray_slope():
-                return float(phi(trial)[1] @ trial)
+                return float(phi(trial, value=False)[1] @ trial)
 
             if not (
                 trial_value <= value
@@ -225,6 +253,7 @@ class ProximalGradientSolver:
         increases.
         """
         obj = self.objective
+        xp = obj.xp
         raw = obj.matvec(W, c)
         F = obj.value(W, raw)
         step = self.step
@@ -254,9 +283,11 @@ class ProximalGradientSolver:
                 dWs.append(last[0])
                 dcs.append(last[1])
                 draws.append(last[2])
-            slope0 = np.array(
-                [float(np.vdot(grad_W, u) + np.vdot(grad_c, v)) for u, v in zip(dWs, dcs)]
+            slopes = to_host(
+                xp,
+                [s for u, v in zip(dWs, dcs) for s in (vdot(xp, grad_W, u), vdot(xp, grad_c, v))],
             )
+            slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(len(dWs))])
             if not slope0[0] < 0:
                 reason = "line_search"
                 break
@@ -269,28 +300,30 @@ class ProximalGradientSolver:
                 for _ in range(_MAX_HALVINGS):
                     value = phi(a, False)[0]
                     if self._accept(
-                        value, F, a[0] * slope0[0], lambda: float(phi(a)[1] @ a)
+                        value, F, a[0] * slope0[0], lambda: float(phi(a, value=False)[1] @ a)
                     ):
                         break
                     a[0] *= 0.5
                 else:
                     reason = "line_search"
                     break
-            new_dW, new_dc, new_draw = a[0] * dW, a[0] * dc, a[0] * draw
-            if len(a) > 1 and a[1]:
-                new_dW += a[1] * last[0]
-                new_dc += a[1] * last[1]
-                new_draw += a[1] * last[2]
+            # Python floats: a NumPy float64 weight would promote float32 iterates.
+            a0, a1 = float(a[0]), float(a[1]) if len(a) > 1 else 0.0
+            new_dW, new_dc, new_draw = a0 * dW, a0 * dc, a0 * draw
+            if a1:
+                new_dW += a1 * last[0]
+                new_dc += a1 * last[1]
+                new_draw += a1 * last[2]
             flat = flat + 1 if value >= F else 0
             new_draw = obj.settle(new_draw)
             W, c, raw, F = W + new_dW, c + new_dc, obj.settle(raw + new_draw), value
             last = (new_dW, new_dc, new_draw)
-            if a[0] > 0:
+            if a0 > 0:
                 # The next gradient step starts from the length that worked.
-                step *= a[0]
+                step *= a0
             n_iter += 1
-            loss_curve.append(F)
-            norm_curve.append(float(np.linalg.norm(W)))
+            self._record(loss_curve, F)
+            norm_curve.append(norm(xp, W))
             if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
                 reason = "stopped"
                 break
@@ -307,7 +340,7 @@ class ProximalGradientSolver:
             step=step,
             criterion=crit,
             loss_curve=loss_curve,
-            coef_norm_curve=norm_curve,
+            coef_norm_curve=[float(v) for v in to_host(xp, norm_curve)],
         )
 
     # -- the loop ------------------------------------------------------------
@@ -319,14 +352,14 @@ class ProximalGradientSolver:
 
     def _solve(self, W, c):
         obj, pen = self.objective, self.penalty
-        dtype = obj.dtype
+        xp, dtype = obj.xp, obj.dtype
         if self.metric is None:
-            inv_W = np.ones(obj.n_features, dtype=dtype)
-            inv_c = np.ones(obj.n_outputs, dtype=dtype)
+            inv_W = ones(xp, obj.n_features, dtype, obj.device)
+            inv_c = ones(xp, obj.n_outputs, dtype, obj.device)
         else:
             inv_W, inv_c = (1 / m for m in self.metric)
         if not obj.fit_intercept:
-            inv_c = np.zeros_like(inv_c)
+            inv_c = xp.zeros_like(inv_c)
         if self.accelerated and self.line_search and not pen:
             return self._solve_planar(W, c, inv_W, inv_c)
 
@@ -368,8 +401,8 @@ class ProximalGradientSolver:
                     # The extrapolated point is optimal and no worse: take it.
                     W, c, raw, F = Wy, cy, rawy, Fy
                     n_iter += 1
-                    loss_curve.append(F)
-                    norm_curve.append(float(np.linalg.norm(W)))
+                    self._record(loss_curve, F)
+                    norm_curve.append(norm(xp, W))
                     reason = "converged"
                     if self.monitor is not None:
                         self.monitor(n_iter, W, c, raw, F)
@@ -387,8 +420,8 @@ class ProximalGradientSolver:
                 if beta > 0:
                     prev, theta = None, 1.0  # restart from x itself
                     n_iter += 1
-                    loss_curve.append(F)
-                    norm_curve.append(float(np.linalg.norm(W)))
+                    self._record(loss_curve, F)
+                    norm_curve.append(norm(xp, W))
                     if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
                         reason = "stopped"
                         break
@@ -398,19 +431,23 @@ class ProximalGradientSolver:
             W_new = Wy + s * dW
             c_new = cy + s * dc
             raw_new = obj.settle(rawy + s * draw if s != 1.0 else rawy + draw)
-            if not (math.isfinite(F_new) and np.isfinite(W_new).all() and np.isfinite(c_new).all()):
+            if not (math.isfinite(F_new) and all_finite(xp, W_new, c_new)):
                 reason = "diverged"
                 break
 
             n_iter += 1
-            flat = flat + 1 if F_new >= F else 0
+            flat = flat + 1 if self.line_search and F_new >= F else 0
             if beta > 0 and F_new > F:
                 # Monotone restart: the momentum overshot; stay at x.
                 prev, theta = None, 1.0
             else:
-                restart = beta > 0 and (
-                    float(np.vdot(Wy - W_new, W_new - W) + np.vdot(cy - c_new, c_new - c)) > 0
-                )
+                if beta > 0:
+                    back_W, back_c = to_host(
+                        xp, [vdot(xp, Wy - W_new, W_new - W), vdot(xp, cy - c_new, c_new - c)]
+                    )
+                    restart = float(back_W + back_c) > 0
+                else:
+                    restart = False
                 prev = (W, c, raw)
                 W, c, raw, F = W_new, c_new, raw_new, F_new
                 if self.accelerated:
@@ -426,8 +463,8 @@ class ProximalGradientSolver:
                     step *= 2.0
                 else:
                     step *= s
-            loss_curve.append(F)
-            norm_curve.append(float(np.linalg.norm(W)))
+            self._record(loss_curve, F)
+            norm_curve.append(norm(xp, W))
             if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
                 reason = "stopped"
                 break
@@ -445,5 +482,5 @@ class ProximalGradientSolver:
             step=step,
             criterion=crit,
             loss_curve=loss_curve,
-            coef_norm_curve=norm_curve,
+            coef_norm_curve=[float(v) for v in to_host(xp, norm_curve)],
         )

@@ -1,6 +1,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Shared fixtures: small standardized data sets, loaded once per session."""
 
+import os
+from importlib.metadata import version
+
+# scikit-learn's Array API support (tests/test_array_api.py, and the Array API
+# checks of test_common.py) needs SciPy's, which is read once, when SciPy is
+# first imported: before any import below.  scikit-learn refuses dispatch
+# with a SciPy older than 1.14; there (the dependency floors) the Array API
+# tests skip.
+if tuple(int(part) for part in version("scipy").split(".")[:2]) >= (1, 14):
+    os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
