@@ -81,7 +81,13 @@ def namespace(*arrays):
     for PyTorch, the library itself for array-api-strict).
     """
     others = [
-        a for a in arrays if a is not None and not isinstance(a, np.ndarray) and not sp.issparse(a)
+        a
+        for a in arrays
+        if a is not None
+        and not isinstance(a, np.ndarray)
+        and not sp.issparse(a)
+        # dask arrays follow NumPy's API (through __array_function__).
+        and not type(a).__module__.startswith("dask.")
     ]
     if not others:
         return np

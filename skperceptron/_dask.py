@@ -754,9 +754,9 @@ def _prepare(estimator, X, y, sample_weight):
         counts, class_sums = totals[:n_classes].astype(np.intp), totals[n_classes:]
         class_weight = np.ones(n_classes)
         if estimator.class_weight == "balanced":
-            class_weight = compute_class_weight(
-                "balanced", classes=classes, y=classes, sample_weight=counts
-            )
+            # compute_class_weight("balanced") from the counts alone (its
+            # sample_weight argument is newer than scikit-learn 1.6).
+            class_weight = counts.sum() / (n_classes * counts.astype(np.float64))
         elif estimator.class_weight is not None:
             class_weight = compute_class_weight(
                 estimator.class_weight, classes=classes, y=classes
