@@ -9,7 +9,6 @@ the iterations and objective of a full fit, and a small grid search over alpha.
 import time
 import warnings
 
-import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression

@@ -373,22 +373,28 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             # X, and their raw predictions come for free with the training ones.
             sw, val_weights = holdout_weights(sw, val)
 
-        l1 = self.alpha * self.l1_ratio
-        l2 = self.alpha * (1 - self.l1_ratio)
         objective = BCEObjective(
             X,
             Y,
             sw,
-            l2=l2,
+            l2=self.alpha * (1 - self.l1_ratio),
             fit_intercept=self.fit_intercept,
             center=self.preconditioner == "diagonal",
         )
-        penalty = L1Penalty(l1)
-        W0, c0 = self._initial_parameters(objective, classes, Y, sw)
+        return self._solve(
+            objective, X, y, Y, sw, classes, val, val_weights, sample_weight, prior=(Y, sw)
+        )
+
+    def _solve(self, objective, X, y, Y, sw, classes, val, val_weights, sample_weight, prior):
+        """Everything after the data are ready: shared by the NumPy, Array API and
+        dask fits (``objective`` holds the backend; ``prior`` is ``(Y, sw)``, or
+        an equivalent one-row pair, for the starting intercepts)."""
+        penalty = L1Penalty(self.alpha * self.l1_ratio)
+        W0, c0 = self._initial_parameters(objective, classes, *prior)
         step, metric = self._step_and_metric(objective)
 
         monitor = _Monitor(self, objective, Y, val, val_weights)
-        callback_ctx = None
+        callback_ctx = metadata = None
         if HAS_CALLBACKS:
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
             metadata = {"sample_weight": sample_weight} if sample_weight is not None else None

@@ -36,11 +36,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import HAS_CALLBACKS, validate_data
+from ._compat import validate_data
 from ._data import encode_targets, validation_split
 from ._objective import BCEObjective
-from ._penalty import L1Penalty
-from ._solvers import ProximalGradientSolver
 
 __all__ = ["DaskBCEObjective", "fit", "is_dask_collection", "predict"]
 
@@ -845,80 +843,34 @@ def fit(estimator, X, y, sample_weight=None):
     Runs on the active dask scheduler (a ``dask.distributed.Client`` when one
     is set as default).  The fitted attributes are NumPy arrays.
     """
-    from ._classifier import _Monitor
-
     data = _prepare(estimator, X, y, sample_weight)
     X, y, Y, sw, classes = data.X, data.y, data.Y, data.sw, data.classes
     estimator.classes_ = classes
     estimator._label_kind = data.kind
-
-    l1 = estimator.alpha * estimator.l1_ratio
-    l2 = estimator.alpha * (1 - estimator.l1_ratio)
     objective = DaskBCEObjective(
         X,
         Y,
         sw,
-        l2=l2,
+        l2=estimator.alpha * (1 - estimator.l1_ratio),
         fit_intercept=estimator.fit_intercept,
         center=estimator.preconditioner == "diagonal",
     )
-    penalty = L1Penalty(l1)
-    # The NumPy fit's start: warm start, or the intercepts at the weighted
-    # log-odds ``sw @ Y``, given here as a one-row Y of unit weight.
-    W0, c0 = estimator._initial_parameters(
-        objective, classes, data.prior[None, :], np.ones(1, dtype=X.dtype)
-    )
-    step, metric = estimator._step_and_metric(objective)
-
     # The validation weights are full-length, zero off the held-out rows, and
-    # persisted: the monitor's validation loss is one reduction.
-    monitor = _Monitor(estimator, objective, Y, data.held_out, data.sw_val)
-    callback_ctx = metadata = None
-    if HAS_CALLBACKS:
-        callback_ctx = estimator._init_callback_context(max_subtasks=estimator.max_iter + 1)
-        metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
-        callback_ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
-        monitor.attach_callbacks(callback_ctx, X, y, metadata)
-
-    solver = ProximalGradientSolver(
+    # persisted: the monitor's validation loss is one reduction.  The starting
+    # intercepts (weighted log-odds ``sw @ Y``) come from the priors computed
+    # on the workers, given as a one-row Y of unit weight.
+    return estimator._solve(
         objective,
-        penalty,
-        accelerated=estimator.solver == "nesterov",
-        metric=metric,
-        step=step,
-        line_search=estimator.line_search,
-        max_iter=estimator.max_iter,
-        tol=estimator.tol,
-        monitor=monitor,
-        verbose=estimator.verbose,
+        X,
+        y,
+        Y,
+        sw,
+        classes,
+        data.held_out,
+        data.sw_val,
+        sample_weight,
+        prior=(data.prior[None, :], np.ones(1, dtype=X.dtype)),
     )
-    result = solver.solve(W0, c0)
-    monitor.close()
-
-    W, c = result.W, result.c
-    for stale in ("validation_loss_curve_", "best_iteration_"):
-        estimator.__dict__.pop(stale, None)
-    if data.sw_val is not None and monitor.best is not None:
-        W, c = monitor.best
-        estimator.validation_loss_curve_ = monitor.curve
-        estimator.best_iteration_ = monitor.best_iteration
-    estimator.coef_ = np.asarray(W).astype(X.dtype, copy=False)
-    estimator.intercept_ = objective.intercept_of(W, c).astype(X.dtype, copy=False)
-    estimator._fitted_classes = classes.tolist()
-    estimator.n_iter_ = max(int(result.n_iter), 1)
-    estimator.loss_curve_ = result.loss_curve or [
-        estimator._objective_value(objective, penalty)
-    ]
-    estimator.learning_rate_ = float(result.step)
-    estimator.n_matvec_, estimator.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
-
-    if result.stop_reason not in ("converged", "stopped"):
-        estimator._warn_not_converged(result, objective, Y, sw)
-    if callback_ctx is not None:
-        callback_ctx.call_on_fit_task_end(
-            estimator=estimator, X=X, y=y, metadata=metadata, reconstruction_attributes={}
-        )
-    return estimator
 
 
 # -- prediction -----------------------------------------------------------------

@@ -21,7 +21,6 @@ from ._backend import (
     to_host,
     to_numpy,
     vdot,
-    weighted_inner,
     weighted_sum,
     zeros,
 )
