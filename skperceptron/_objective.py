@@ -36,7 +36,7 @@ class BCEObjective:
         \qquad v = X W^\top + b,
 
         \mathrm{bce}(y, v) = -(y \log\sigma(v) + (1 - y)\log\sigma(-v))
-                           = -\log\sigma(-v) - y v,
+                           = -\log\sigma((2y - 1) v) \quad (y \in \{0, 1\}),
 
     with ``s`` the sample weights normalized to sum to one, so that
     :math:`\partial f / \partial v_{ik} = s_i (\sigma(v_{ik}) - Y_{ik})`.
