@@ -49,7 +49,6 @@ __all__ = [
     "vdot",
     "inner",
     "weighted_sum",
-    "weighted_inner",
     "max_abs",
     "norm",
     "all_finite",
@@ -61,7 +60,6 @@ __all__ = [
     "matmul",
     "rmatmul",
     "column_moments",
-    "squared_norm_total",
 ]
 
 # Rows processed at a time when a statistic needs an elementwise function of X
@@ -207,13 +205,6 @@ def weighted_sum(xp, w, M):
     if xp is np:
         return np.einsum("i,ij->", w, M)
     return xp.sum(w @ M)
-
-
-def weighted_inner(xp, w, A, B):
-    """``sum_ij w_i A_ij B_ij``."""
-    if xp is np:
-        return np.einsum("i,ij,ij->", w, A, B)
-    return xp.sum(w @ (A * B))
 
 
 def norm(xp, a):
@@ -379,6 +370,3 @@ def column_moments(X, sw):
     return mean, second
 
 
-def squared_norm_total(X, sw):
-    """``sum_i sw_i ||x_i||^2``: the trace of ``X.T diag(sw) X``."""
-    return float(column_moments(X, sw)[1].sum())

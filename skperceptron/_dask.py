@@ -265,18 +265,6 @@ class DaskBCEObjective(BCEObjective):
             grad_W -= np.outer(grad_c, self.mean)
         return grad_W, grad_c
 
-    def intercept_of(self, W, c):
-        if not self.fit_intercept:
-            return np.zeros(self.n_outputs, dtype=self.dtype)
-        return c - W @ self.mean if self.mean is not None else c.copy()
-
-    def parameters_of(self, coef, intercept):
-        W = np.asarray(coef, dtype=self.dtype)
-        c = np.asarray(intercept, dtype=self.dtype)
-        if self.mean is not None:
-            c = c + W @ self.mean
-        return W, c
-
     # -- the data ----------------------------------------------------------------
     def moments(self):
         """Weighted column mean and second moment of X (float64, one pass)."""
@@ -346,9 +334,6 @@ class DaskBCEObjective(BCEObjective):
             _hessian_kernel, "ij", raw, "ij", self.sw, "i", dtype=raw.dtype, meta=raw._meta
         )
 
-    def value(self, W, raw):
-        return self.loss(raw) + 0.5 * self.l2 * float(np.vdot(W, W))
-
     def _gradient(self, W, raw, with_loss):
         self.n_rmatvec += 1
         length = with_loss + self.n_outputs * (self.n_features + 1)
@@ -411,36 +396,7 @@ class DaskBCEObjective(BCEObjective):
 
         return phi
 
-    def line(self, W, raw, dW, draw):
-        phi2 = self.subspace(W, raw, [dW], [draw])
-
-        def phi(s, derivatives=True):
-            value, grad, hess = phi2(np.array([s]), derivatives)
-            if not derivatives:
-                return value, None, None
-            return value, float(grad[0]), float(hess[0, 0])
-
-        return phi
-
-    # -- curvature bounds: NumPy from the moments, or power steps ----------------
-    def _hessian_bound_diagonal(self):
-        mean, second = self.moments()
-        var = second - mean**2 if self.mean is not None else second
-        return 0.25 * np.maximum(var, 0.0) + self.l2
-
-    def lipschitz(self):
-        diag = self._hessian_bound_diagonal() - self.l2
-        return float(np.sum(diag)) + 0.25 * self.fit_intercept + self.l2
-
-    def diagonal(self):
-        mean, second = self.moments()
-        var = second - mean**2 if self.mean is not None else second.copy()
-        var = np.maximum(var, 1e-10 * second)
-        D_W = 0.25 * var + self.l2
-        D_W[D_W <= 0] = 1.0
-        D_c = np.full(self.n_outputs, 0.25)
-        return D_W.astype(self.dtype), D_c.astype(self.dtype)
-
+    # -- curvature bounds: the parent's, from the moments; power steps fused --
     def metric_lipschitz(self, D_W, D_c, n_power=20, rtol=1e-3):
         """The parent's power iteration; each step is one compute (one
         ``matvec`` and one ``rmatvec`` fused in the same tasks)."""

@@ -144,6 +144,30 @@ class ProximalGradientSolver:
                 F = loss_curve[-1]
         loss_curve.append(F)
 
+    def _end_iteration(self, n_iter, W, c, raw, F, loss_curve, norm_curve, flat=0):
+        """Record an iteration and call the monitor: the stop reason, or None."""
+        self._record(loss_curve, F)
+        norm_curve.append(norm(self.objective.xp, W))
+        if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
+            return "stopped"
+        if flat >= _MAX_FLAT:
+            return "line_search"
+        return None
+
+    def _result(self, W, c, raw, n_iter, reason, step, crit, loss_curve, norm_curve):
+        return SolverResult(
+            W=W,
+            c=c,
+            raw=raw,
+            n_iter=n_iter,
+            converged=reason == "converged",
+            stop_reason=reason,
+            step=step,
+            criterion=crit,
+            loss_curve=loss_curve,
+            coef_norm_curve=[float(v) for v in to_host(self.objective.xp, norm_curve)],
+        )
+
     def _total(self, W, raw):
         return self.objective.value(W, raw) + self.penalty.value(W)
 
@@ -322,26 +346,11 @@ class ProximalGradientSolver:
                 # The next gradient step starts from the length that worked.
                 step *= a0
             n_iter += 1
-            self._record(loss_curve, F)
-            norm_curve.append(norm(xp, W))
-            if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
-                reason = "stopped"
+            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, flat)
+            if stop:
+                reason = stop
                 break
-            if flat >= _MAX_FLAT:
-                reason = "line_search"
-                break
-        return SolverResult(
-            W=W,
-            c=c,
-            raw=raw,
-            n_iter=n_iter,
-            converged=reason == "converged",
-            stop_reason=reason,
-            step=step,
-            criterion=crit,
-            loss_curve=loss_curve,
-            coef_norm_curve=[float(v) for v in to_host(xp, norm_curve)],
-        )
+        return self._result(W, c, raw, n_iter, reason, step, crit, loss_curve, norm_curve)
 
     # -- the loop ------------------------------------------------------------
     def solve(self, W, c):
@@ -401,11 +410,8 @@ class ProximalGradientSolver:
                     # The extrapolated point is optimal and no worse: take it.
                     W, c, raw, F = Wy, cy, rawy, Fy
                     n_iter += 1
-                    self._record(loss_curve, F)
-                    norm_curve.append(norm(xp, W))
+                    self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve)
                     reason = "converged"
-                    if self.monitor is not None:
-                        self.monitor(n_iter, W, c, raw, F)
                     break
             if n_iter >= self.max_iter:
                 break
@@ -420,10 +426,9 @@ class ProximalGradientSolver:
                 if beta > 0:
                     prev, theta = None, 1.0  # restart from x itself
                     n_iter += 1
-                    self._record(loss_curve, F)
-                    norm_curve.append(norm(xp, W))
-                    if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
-                        reason = "stopped"
+                    stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve)
+                    if stop:
+                        reason = stop
                         break
                     continue
                 reason = "line_search"
@@ -463,24 +468,9 @@ class ProximalGradientSolver:
                     step *= 2.0
                 else:
                     step *= s
-            self._record(loss_curve, F)
-            norm_curve.append(norm(xp, W))
-            if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
-                reason = "stopped"
-                break
-            if flat >= _MAX_FLAT:
-                reason = "line_search"
+            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, flat)
+            if stop:
+                reason = stop
                 break
 
-        return SolverResult(
-            W=W,
-            c=c,
-            raw=raw,
-            n_iter=n_iter,
-            converged=reason == "converged",
-            stop_reason=reason,
-            step=step,
-            criterion=crit,
-            loss_curve=loss_curve,
-            coef_norm_curve=[float(v) for v in to_host(xp, norm_curve)],
-        )
+        return self._result(W, c, raw, n_iter, reason, step, crit, loss_curve, norm_curve)
