@@ -284,9 +284,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         classes, Y, kind = encode_targets(y)
-        if xp is np:
-            Y = Y.astype(X.dtype)
-        else:
+        if xp is not np:
+            # NumPy keeps the int8 0/1 matrix: the passes over the raw
+            # predictions read it a chunk at a time (an eighth of a float64 Y).
             Y = astype(xp, move_to(Y, xp=xp, device=device), X.dtype)
         sw, S = fold_weights(
             y, Y, kind, sample_weight, self.class_weight, X.shape[0], X.dtype, classes=classes
@@ -392,6 +392,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         penalty = L1Penalty(self.alpha * self.l1_ratio)
         W0, c0 = self._initial_parameters(objective, classes, *prior)
         step, metric = self._step_and_metric(objective)
+        objective.forget_moments()
 
         monitor = _Monitor(self, objective, Y, val, val_weights)
         callback_ctx = metadata = None
@@ -413,6 +414,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             monitor=monitor,
             verbose=self.verbose,
         )
+        del metric  # held by the solver, which keeps only its inverse
         result = solver.solve(W0, c0)
         monitor.close()
 

@@ -30,6 +30,11 @@ def _check_sample_weight(sample_weight, X, **kwargs):
         kwargs["allow_all_zero_weights"] = True
     return _sklearn_check_sample_weight(sample_weight, X, **kwargs)
 
+try:  # SciPy's own sparse product kernels (private since SciPy 1.8, stable for years)
+    from scipy.sparse._sparsetools import csc_matvec, csc_matvecs, csr_matvec, csr_matvecs
+except ImportError:  # pragma: no cover - then sparse products stay on one thread
+    csc_matvec = csc_matvecs = csr_matvec = csr_matvecs = None
+
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
 

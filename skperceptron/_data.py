@@ -43,17 +43,19 @@ def encode_targets(y):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
-    # np.unique keeps the labels' dtype (object stays object).
-    classes, index = np.unique(y, return_inverse=True)
+    # np.unique keeps the labels' dtype (object stays object).  Its
+    # return_inverse costs about 5 n-vectors of int64 at once; the positions
+    # found by searchsorted in the sorted classes are the same indices.
+    classes = np.unique(y)
     if len(classes) < 2:
         raise ValueError(
             f"y has only one class ({classes[0]!r}): a classifier needs samples "
             "of at least 2 classes."
         )
     if len(classes) == 2:
-        return classes, (index == 1).astype(np.int8)[:, None], "binary"
+        return classes, (y == classes[1]).astype(np.int8)[:, None], "binary"
     Y = np.zeros((len(y), len(classes)), dtype=np.int8)
-    Y[np.arange(len(y)), index] = 1
+    Y[np.arange(len(y)), np.searchsorted(classes, y)] = 1
     return classes, Y, "multiclass"
 
 
@@ -96,6 +98,12 @@ def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype, clas
         )
         if np.any(sample_weight < 0):
             raise ValueError("sample_weight must be non-negative; got negative values.")
+    if sample_weight is None and class_weight is None:
+        # Equal weights: one number seen as a read-only (n,) array of stride 0,
+        # which costs no memory (an n-vector fewer in every fit).
+        return np.broadcast_to(np.asarray(1.0 / n_samples, dtype=dtype), (n_samples,)), float(
+            n_samples
+        )
     sw = np.ones(n_samples) if sample_weight is None else sample_weight
     if class_weight is not None:
         if kind == "multilabel-indicator":

@@ -13,6 +13,7 @@ from ._backend import (
     expit,
     from_host,
     inner,
+    is_sparse,
     log_expit,
     matmul,
     namespace,
@@ -24,6 +25,7 @@ from ._backend import (
     weighted_sum,
     zeros,
 )
+from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, threads_for
 
 
 class BCEObjective:
@@ -71,6 +73,9 @@ class BCEObjective:
     # A subclass that builds its own state gets the NumPy namespace.
     xp = np
     device = None
+    # The NumPy passes and threaded CSR products (see ``_passes``), if any.
+    _passes = None
+    _blocks = None
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         self.X = X
@@ -80,15 +85,27 @@ class BCEObjective:
         self.device = None if self.xp is np else device_of(Y)
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
-        self.dtype = Y.dtype
+        # Y may be int8 (NumPy); the weights have the data's floating dtype.
+        self.dtype = sw.dtype
         self.n_samples, self.n_features = X.shape
         self.n_outputs = Y.shape[1]
         self.n_matvec = 0
         self.n_rmatvec = 0
-        # Reused by every pass over the raw predictions.
         self._sw_col = sw[:, None]
-        self._swY = self._sw_col * Y
-        self._sign = 2 * Y - 1
+        self._passes = self._blocks = None
+        if self.xp is np:
+            # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
+            # time (two n-by-K arrays fewer), and threaded CSR products.
+            n_threads = threads_for(Y.size, getattr(X, "nnz", 0))
+            self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads)
+            if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
+                self._blocks = SparseRowBlocks(X, n_threads)
+            elif isinstance(X, np.ndarray) and DenseRowBlocks.usable(X, n_threads):
+                self._blocks = DenseRowBlocks(X, n_threads)
+        else:
+            # Reused by every pass over the raw predictions.
+            self._swY = self._sw_col * Y
+            self._sign = 2 * Y - 1
         self._moments = None
         self.mean = None
         if center and self.fit_intercept:
@@ -115,10 +132,15 @@ class BCEObjective:
             self._moments = column_moments(self.X, self.sw)
         return self._moments
 
+    def forget_moments(self):
+        """Drop the cached column moments (two float64 p-vectors) once the metric
+        and step are set; a later :meth:`moments` reads X again."""
+        self._moments = None
+
     def matvec(self, W, c):
         """``raw`` of the (linear) parameters ``(W, c)``: shape (n, K)."""
         self.n_matvec += 1
-        raw = matmul(self.X, W.T)
+        raw = self._blocks.matmul(W.T) if self._blocks else matmul(self.X, W.T)
         if self.fit_intercept:
             shift = c if self.mean is None else c - W @ self.mean
             raw += shift
@@ -127,7 +149,7 @@ class BCEObjective:
     def rmatvec(self, R):
         """Adjoint of :meth:`matvec`: ``(R.T @ X_centred, R.sum(0))``."""
         self.n_rmatvec += 1
-        grad_W = rmatmul(self.X, R)
+        grad_W = self._blocks.rmatmul(R) if self._blocks else rmatmul(self.X, R)
         xp = self.xp
         grad_c = xp.sum(R, axis=0) if self.fit_intercept else xp.zeros_like(R[0, :])
         if self.mean is not None:
@@ -146,6 +168,8 @@ class BCEObjective:
         # -log_expit((2y - 1) v): one log_expit pass, and no cancellation
         # (the form -log_expit(-v) - y v loses all digits of a well-classified
         # sample's tiny loss to the two large terms, a real error in float32).
+        if self._passes is not None:
+            return self._passes.loss(raw, self.Y, weights)
         xp = self.xp
         signed = self._sign * raw
         signed = log_expit(signed, out=signed, xp=xp)
@@ -164,6 +188,11 @@ class BCEObjective:
         predictions, which gives the curvature along any direction of the
         parameters from that direction's raw predictions, without new products.
         """
+        if self._passes is not None:
+            R = np.empty_like(raw)
+            H = np.empty_like(raw) if curvature else None
+            self._passes.residual(raw, self.Y, self.sw, R, H)
+            return (R, H) if curvature else R
         p = expit(raw, xp=self.xp)
         R = p * self._sw_col
         R -= self._swY
@@ -182,6 +211,20 @@ class BCEObjective:
         With ``curvature=True`` also returns the raw-space Hessian diagonal
         (see :meth:`residual`).
         """
+        if isinstance(self._blocks, SparseRowBlocks):
+            # Threaded CSR: the residual is formed and multiplied a chunk of
+            # rows at a time, never as a whole (n, K) array.
+            self.n_rmatvec += 1
+            H = np.empty_like(raw) if curvature else None
+            grad_W, sums = self._blocks.residual_rmatmul(raw, self.Y, self.sw, H)
+            grad_c = sums.astype(self.dtype)
+            if not self.fit_intercept:
+                grad_c[:] = 0
+            elif self.mean is not None:
+                grad_W -= np.outer(grad_c, self.mean)
+            if self.l2:
+                grad_W += self.l2 * W
+            return grad_W, grad_c, H
         if curvature:
             R, H = self.residual(raw, curvature=True)
         else:
@@ -201,6 +244,11 @@ class BCEObjective:
         whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
         xp = self.xp
         m = len(draws)
+        if self._passes is not None:
+            hess = self._passes.curvature(H, draws)
+            if self.l2:
+                hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
+            return hess
         pairs = [(j, k) for j in range(m) for k in range(j, m)]
         entries = []
         for j in range(m):
@@ -240,25 +288,65 @@ class BCEObjective:
         ww = float(products[-1])
         l2 = self.l2
 
-        def phi(a, derivatives=True, value=True):
+        passes = self._passes
+
+        def penalty(a):
+            return 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
+
+        def combination(a):
             v = copy(xp, raw)
             for coef, d in zip(a, draws):
                 if coef:
                     # A Python float keeps float32 raw predictions in float32.
                     v += float(coef) * d
-            if value:
-                # The one log_expit pass; slopes alone need only expit.
-                value = self.loss(v) + 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
-            else:
-                value = None
+            return v
+
+        def phi(a, derivatives=True, value=True):
+            if passes is not None and not derivatives:
+                # One fused pass; the point's raw predictions are not kept.
+                return passes.loss(raw, self.Y, self.sw, draws, a) + penalty(a), None, None
+            v = combination(a)
+            # The one log_expit pass; slopes alone need only expit.
+            value = self.loss(v) + penalty(a) if value else None
             if not derivatives:
                 return value, None, None
             R, H = self.residual(v, curvature=True)
-            grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
+            if passes is not None:
+                grad = passes.inner(R, draws)
+            else:
+                grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
             grad += l2 * (gram @ a + lin)
             return value, grad, self.curvature(H, dWs, draws)
 
+        def slope(a):
+            """The gradient of ``phi`` at ``a`` alone: one ``expit`` pass."""
+            if passes is not None:
+                grad = passes.slopes(raw, self.Y, self.sw, draws, a)
+            else:
+                R = self.residual(combination(a))
+                grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
+            return grad + l2 * (gram @ a + lin)
+
+        phi.slope = slope
         return phi
+
+    def advance(self, raw, draws, coefs):
+        """The step ``sum_j coefs[j] draws[j]`` and the raw predictions after it.
+
+        Returns ``(raw + step, step)``.  NumPy updates in place: the step
+        overwrites ``draws[0]`` and ``raw`` becomes the new raw predictions,
+        so the caller must hold no other use for either (two n-by-K arrays
+        fewer at the peak of a fit).
+        """
+        if self._passes is not None:
+            step = self._passes.advance(raw, draws, coefs)
+            return raw, step
+        step = None
+        for coef, d in zip(coefs, draws):
+            term = float(coef) * d
+            step = term if step is None else step + term
+        step = self.settle(step)
+        return self.settle(raw + step), step
 
     def line(self, W, raw, dW, draw):
         """:meth:`subspace` along one direction: ``phi(s) -> (value, slope, curvature)``."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._passes import single_threaded_blas
 from ._backend import all_finite, eps, max_abs, norm, ones, outer, to_host, vdot
 
 # Armijo's sufficient-decrease constant and the number of halvings before the
@@ -111,12 +112,14 @@ class ProximalGradientSolver:
         first-order change), made robust where J is flat to float precision.
 
         Without an L1 part the objective is convex along any ray, so
-        ``phi(1) <= phi(0) + phi'(1)``: a slope at the trial of at most
-        ``c * predicted`` proves the Armijo decrease even when the two values
-        are equal up to rounding.  ``slope`` is that slope, or a callable
-        giving it, evaluated only when the values cannot decide.  Such a
-        step may leave the computed value a rounding error above ``F0``; the
-        solvers then record ``F0`` again (see :meth:`_record`).
+        ``phi(1) <= phi(0) + phi'(1)``: where the two values are equal up to
+        rounding, a slope at the trial of at most ``c * predicted`` proves the
+        Armijo decrease, and a slope of at most 0 (a trial at the minimum
+        along the ray, as Newton's are) proves that J did not increase.
+        ``slope`` is that slope, or a callable giving it, evaluated only when
+        the values cannot decide.  Such a step may leave the computed value a
+        rounding error above ``F0``; the solvers then record ``F0`` again
+        (see :meth:`_record`), and count it towards ``_MAX_FLAT``.
         """
         if not math.isfinite(value):
             return False
@@ -127,7 +130,7 @@ class ProximalGradientSolver:
         if abs(value - F0) > 64 * eps(self.objective.xp, self.objective.dtype) * abs(F0):
             return False
         slope = slope() if callable(slope) else slope
-        return math.isfinite(slope) and slope <= _ARMIJO * predicted
+        return math.isfinite(slope) and slope <= 0
 
     def _record(self, loss_curve, F):
         """Append the objective after an iteration to ``loss_curve``.
@@ -250,12 +253,14 @@ class ProximalGradientSolver:
             # The last trial's derivatives would have no use: skip that pass.
             trial_value, trial_grad, trial_hess = phi(trial, trial_index + 1 < _PLANE_NEWTON)
 
-            def ray_slope():
-                return float(phi(trial, value=False)[1] @ trial)
-
+            # The first trial is judged by Armijo alone: where J is flat to
+            # float precision its value may exceed F by rounding and still be
+            # proven a decrease by the slope (see _accept).
             if not (
-                trial_value <= value
-                and self._accept(trial_value, F, float(slope0 @ trial), ray_slope)
+                (trial_index == 0 or trial_value <= value)
+                and self._accept(
+                    trial_value, F, float(slope0 @ trial), lambda: _ray_slope(phi, trial)
+                )
             ):
                 break
             a, value, grad, hess = trial, trial_value, trial_grad, trial_hess
@@ -315,8 +320,10 @@ class ProximalGradientSolver:
             if not slope0[0] < 0:
                 reason = "line_search"
                 break
+            hess0 = obj.curvature(H, dWs, draws)
+            H = None  # free the Hessian diagonal before the trial point's pass
             phi = obj.subspace(W, raw, dWs, draws)
-            a, value = self._plane_search(phi, F, slope0, obj.curvature(H, dWs, draws))
+            a, value = self._plane_search(phi, F, slope0, hess0)
             if a is None:
                 # Newton made no progress: Armijo halving along d alone.
                 a = np.zeros(len(draws))
@@ -324,7 +331,7 @@ class ProximalGradientSolver:
                 for _ in range(_MAX_HALVINGS):
                     value = phi(a, False)[0]
                     if self._accept(
-                        value, F, a[0] * slope0[0], lambda: float(phi(a, value=False)[1] @ a)
+                        value, F, a[0] * slope0[0], lambda: _ray_slope(phi, a)
                     ):
                         break
                     a[0] *= 0.5
@@ -333,14 +340,15 @@ class ProximalGradientSolver:
                     break
             # Python floats: a NumPy float64 weight would promote float32 iterates.
             a0, a1 = float(a[0]), float(a[1]) if len(a) > 1 else 0.0
-            new_dW, new_dc, new_draw = a0 * dW, a0 * dc, a0 * draw
+            new_dW, new_dc = a0 * dW, a0 * dc
             if a1:
                 new_dW += a1 * last[0]
                 new_dc += a1 * last[1]
-                new_draw += a1 * last[2]
+            # In place on NumPy: ``draw`` becomes the step, ``raw`` the new point's.
+            raw, new_draw = obj.advance(raw, draws, a)
+            phi = draws = draw = dWs = dcs = None
             flat = flat + 1 if value >= F else 0
-            new_draw = obj.settle(new_draw)
-            W, c, raw, F = W + new_dW, c + new_dc, obj.settle(raw + new_draw), value
+            W, c, F = W + new_dW, c + new_dc, value
             last = (new_dW, new_dc, new_draw)
             if a0 > 0:
                 # The next gradient step starts from the length that worked.
@@ -356,17 +364,23 @@ class ProximalGradientSolver:
     def solve(self, W, c):
         # Overflow is detected by the finiteness checks below (a diverging
         # fixed step), not reported as a warning from deep inside NumPy.
-        with np.errstate(over="ignore", invalid="ignore"):
+        # The row blocks' products run single-threaded BLAS on our own threads.
+        with np.errstate(over="ignore", invalid="ignore"), single_threaded_blas(
+            self.objective._blocks is not None
+        ):
             return self._solve(W, c)
 
     def _solve(self, W, c):
         obj, pen = self.objective, self.penalty
         xp, dtype = obj.xp, obj.dtype
-        if self.metric is None:
+        # Only the inverse of the metric is used from here on.
+        metric, self.metric = self.metric, None
+        if metric is None:
             inv_W = ones(xp, obj.n_features, dtype, obj.device)
             inv_c = ones(xp, obj.n_outputs, dtype, obj.device)
         else:
-            inv_W, inv_c = (1 / m for m in self.metric)
+            inv_W, inv_c = (1 / m for m in metric)
+            metric = None
         if not obj.fit_intercept:
             inv_c = xp.zeros_like(inv_c)
         if self.accelerated and self.line_search and not pen:
@@ -474,3 +488,10 @@ class ProximalGradientSolver:
                 break
 
         return self._result(W, c, raw, n_iter, reason, step, crit, loss_curve, norm_curve)
+
+
+def _ray_slope(phi, a):
+    """``d/ds phi(s a)`` at ``s = 1``: the slope along the ray through ``a``."""
+    slope = getattr(phi, "slope", None)
+    grad = slope(a) if slope is not None else phi(a, value=False)[1]
+    return float(grad @ a)

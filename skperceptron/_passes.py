@@ -1,0 +1,415 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Passes over NumPy and SciPy data: in cache-sized chunks, on the BLAS's threads.
+
+Besides its two products with X, an iteration makes three passes over the
+(n, K) raw predictions: the residual and the Hessian diagonal (one ``expit``),
+the curvature of the search plane (a few weighted inner products) and the
+objective at the trial point (one ``log_expit``).  Written as whole-array NumPy
+expressions, every intermediate is a new n-length array streamed through
+memory, and SciPy's ``expit`` and ``log_expit`` (scalar code, about 14 ns an
+entry) run on one core: at n = 150,000 that was 6 ms an iteration, half of
+the two products.  Here each pass walks chunks of rows small enough to stay in
+cache, with chunk-sized temporaries only, and splits the rows over as many
+threads as the BLAS may use (NumPy and SciPy release the GIL in their loops).
+SciPy's single-threaded sparse products are split the same way.
+
+The partial sums of the chunks are added in a fixed order, so a result does
+not depend on thread timing.
+"""
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+from ._compat import csc_matvec, csc_matvecs, csr_matvec, csr_matvecs
+
+# Entries of an (n, K) array per chunk: 128 KiB of float64, so that a pass's
+# few chunk-sized arrays stay in a core's L2 cache.
+_CHUNK_ENTRIES = 2**14
+# Below this many entries a pass is one chunk on the calling thread: thread
+# hand-offs (tens of microseconds) would cost more than they save.
+_MIN_THREADED_ENTRIES = 2**16
+# Sparse products are split over threads above this many stored entries.
+_MIN_THREADED_NNZ = 2**18
+
+_pool = None
+_pool_lock = threading.Lock()
+_controller = None
+
+
+def available_threads():
+    """Threads the BLAS may use now (``threadpoolctl``; 1 if it cannot tell).
+
+    Following the BLAS keeps ``threadpool_limits`` and joblib's per-worker
+    limits in force for these passes too.
+    """
+    global _controller
+    try:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        counts = [lib["num_threads"] for lib in _controller.info() if lib["user_api"] == "blas"]
+    except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return 1
+    return max(1, min(counts, default=1))
+
+
+def threads_for(n_entries, nnz=0):
+    """Threads for the passes over ``n_entries`` entries and a product with
+    ``nnz`` stored entries: 1 for small problems, without asking threadpoolctl
+    (its first call costs milliseconds)."""
+    if n_entries < _MIN_THREADED_ENTRIES and nnz < _MIN_THREADED_NNZ:
+        return 1
+    return available_threads()
+
+
+def _executor(n_threads):
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < n_threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="skperceptron")
+        return _pool
+
+
+def _residual(raw, Y, sw, rows, out=None, H=None):
+    """``sw (expit(raw) - Y)`` on ``rows``, into ``out`` (else a chunk-sized
+    array), and ``H[rows] = sw expit'(raw)`` when ``H`` is given."""
+    p = expit(raw[rows])
+    w = sw[rows, None]
+    if H is not None:
+        h = H[rows]
+        np.multiply(p, p, out=h)
+        np.subtract(p, h, out=h)
+        h *= w
+    r = np.subtract(p, Y[rows], out=p if out is None else out)
+    r *= w
+    return r
+
+
+class RawPasses:
+    """The chunked, threaded passes over (n, K) arrays of one fit.
+
+    ``n_threads`` contiguous ranges of rows, each walked in chunks of about
+    ``_CHUNK_ENTRIES`` entries by one thread; small problems use one chunk.
+    """
+
+    def __init__(self, n_rows, n_cols, n_threads):
+        entries = n_rows * n_cols
+        if entries < _MIN_THREADED_ENTRIES:
+            n_threads, step = 1, max(n_rows, 1)
+        else:
+            step = max(1, _CHUNK_ENTRIES // n_cols)
+        bounds = np.linspace(0, n_rows, n_threads + 1).astype(int)
+        self.parts = [
+            [slice(s, min(s + step, hi)) for s in range(lo, hi, step)]
+            for lo, hi in zip(bounds[:-1], bounds[1:])
+            if hi > lo
+        ]
+        self.n_threads = len(self.parts)
+
+    def map(self, work, threaded=True):
+        """``[work(rows) for each chunk]``, in row order.
+
+        Only passes that call ``expit`` or ``log_expit`` are worth threads:
+        the others are a few memory-bound operations per entry, for which
+        the hand-off to a second thread costs more than it saves.
+        """
+        if self.n_threads <= 1 or not threaded:
+            return [work(rows) for part in self.parts for rows in part]
+        pool = _executor(self.n_threads)
+        futures = [pool.submit(lambda part=part: [work(rows) for rows in part]) for part in self.parts]
+        return [result for future in futures for result in future.result()]
+
+    # -- the passes ----------------------------------------------------------
+    def residual(self, raw, Y, sw, R, H=None):
+        """``R = sw (expit(raw) - Y)`` and ``H = sw expit'(raw)`` into the given
+        arrays; returns the column sums of ``R`` (float64)."""
+
+        def work(rows):
+            r = _residual(raw, Y, sw, rows, out=R[rows], H=H)
+            return r.sum(axis=0, dtype=np.float64)
+
+        return np.sum(self.map(work), axis=0)
+
+    def curvature(self, H, draws):
+        """``C[j, k] = sum H * draws[j] * draws[k]``: an (m, m) float64 matrix."""
+        m = len(draws)
+
+        def work(rows):
+            h = H[rows]
+            ds = [d[rows] for d in draws]
+            tmp = np.empty_like(ds[0])
+            out = np.empty((m, m))
+            for j in range(m):
+                np.multiply(h, ds[j], out=tmp)
+                for k in range(j, m):
+                    out[j, k] = out[k, j] = np.einsum("ij,ij->", tmp, ds[k])
+            return out
+
+        return np.sum(self.map(work, threaded=False), axis=0)
+
+    def loss(self, raw, Y, weights, draws=(), coefs=()):
+        """``sum_i weights_i sum_k bce(Y_ik, v_ik)`` at ``v = raw + sum_j coefs[j] draws[j]``.
+
+        The per-entry loss is ``-log_expit((2y - 1) v)`` (see
+        :meth:`BCEObjective.weighted_loss`); ``v`` exists a chunk at a time.
+        ``coefs`` are Python floats, so float32 stays float32.
+        """
+        terms = [(float(a), d) for a, d in zip(coefs, draws) if a]
+
+        def work(rows):
+            r = raw[rows]
+            signed = np.multiply(Y[rows], 2, dtype=r.dtype)
+            signed -= 1
+            if terms:
+                v = np.multiply(terms[0][1][rows], terms[0][0])
+                v += r
+                for a, d in terms[1:]:
+                    v += a * d[rows]
+                signed *= v
+            else:
+                signed *= r
+            log_expit(signed, out=signed)
+            return -float(np.einsum("i,ij->", weights[rows], signed))
+
+        return float(np.sum(self.map(work)))
+
+    def slopes(self, raw, Y, sw, draws, coefs):
+        """``[sum R * d for d in draws]`` with ``R = sw (expit(v) - Y)`` at
+        ``v = raw + sum_j coefs[j] draws[j]``: the derivatives of the loss
+        along the draws there, in one pass (float64)."""
+        terms = [(float(a), d) for a, d in zip(coefs, draws) if a]
+
+        def work(rows):
+            v = raw[rows].copy()
+            for a, d in terms:
+                v += a * d[rows]
+            r = expit(v, out=v)
+            r -= Y[rows]
+            r *= sw[rows, None]
+            return [float(np.einsum("ij,ij->", r, d[rows])) for d in draws]
+
+        return np.sum(self.map(work), axis=0)
+
+    def advance(self, raw, draws, coefs):
+        """``draws[0] = sum_j coefs[j] draws[j]`` and ``raw += draws[0]``, in place;
+        returns ``draws[0]``."""
+        (a0, first), rest = (float(coefs[0]), draws[0]), [
+            (float(a), d) for a, d in zip(coefs[1:], draws[1:]) if a
+        ]
+
+        def work(rows):
+            o = first[rows]
+            o *= a0
+            for a, d in rest:
+                o += a * d[rows]
+            raw[rows] += o
+
+        self.map(work, threaded=False)
+        return first
+
+    def inner(self, A, Bs):
+        """``[sum A * B for B in Bs]`` as float64."""
+
+        def work(rows):
+            a = A[rows]
+            return [float(np.einsum("ij,ij->", a, B[rows])) for B in Bs]
+
+        return np.sum(self.map(work, threaded=False), axis=0)
+
+
+def _csr_product(n_row, n_col, K, indptr, indices, data, x, y):
+    """``y += A @ x`` for the CSR rows ``indptr`` (K columns in x and y, flattened);
+    the one-vector kernel when K == 1, about twice as fast as the K-vector one."""
+    if K == 1:
+        csr_matvec(n_row, n_col, indptr, indices, data, x, y)
+    else:
+        csr_matvecs(n_row, n_col, K, indptr, indices, data, x, y)
+
+
+def _csc_product(n_row, n_col, K, indptr, indices, data, x, y):
+    """``y += A @ x`` for a CSC matrix (the transpose of CSR rows)."""
+    if K == 1:
+        csc_matvec(n_row, n_col, indptr, indices, data, x, y)
+    else:
+        csc_matvecs(n_row, n_col, K, indptr, indices, data, x, y)
+
+
+class SparseRowBlocks:
+    """The two products of a CSR matrix, its rows split over threads.
+
+    SciPy's sparse products run on one core.  Each thread takes a contiguous
+    block of rows and calls SciPy's own kernels on it with views into the
+    matrix's arrays (the block's ``indptr`` keeps absolute offsets into the
+    whole ``indices`` and ``data``): nothing of X is copied.  ``X @ V`` writes
+    each block's rows of the result; ``X.T @ R`` adds one (p, K) partial per
+    block, in block order.
+    """
+
+    def __init__(self, X, n_threads):
+        self.X = X
+        n = X.shape[0]
+        indptr = X.indptr
+        # Blocks of about equal numbers of stored entries.
+        targets = np.linspace(0, X.nnz, n_threads + 1)
+        bounds = np.searchsorted(indptr, targets).clip(0, n)
+        bounds[0], bounds[-1] = 0, n
+        self.blocks = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+    @classmethod
+    def usable(cls, X, n_threads):
+        return (
+            n_threads > 1
+            and csr_matvecs is not None
+            and X.format == "csr"
+            and X.nnz >= _MIN_THREADED_NNZ
+        )
+
+    def _run(self, work):
+        pool = _executor(len(self.blocks))
+        futures = [pool.submit(work, lo, hi) for lo, hi in self.blocks]
+        return [future.result() for future in futures]
+
+    def matmul(self, V):
+        """``X @ V`` for V of shape (p, K): shape (n, K)."""
+        X = self.X
+        V = np.ascontiguousarray(V, dtype=X.dtype)
+        K = V.shape[1]
+        out = np.zeros((X.shape[0], K), dtype=X.dtype)
+        p = X.shape[1]
+
+        def work(lo, hi):
+            _csr_product(
+                hi - lo, p, K, X.indptr[lo : hi + 1], X.indices, X.data, V.ravel(), out[lo:hi].ravel()
+            )
+
+        self._run(work)
+        return out
+
+    def residual_rmatmul(self, raw, Y, sw, H=None):
+        """``(R.T @ X, R.sum(0))`` for ``R = sw (expit(raw) - Y)``, and ``H`` as in
+        :meth:`RawPasses.residual`: R exists a chunk of rows at a time, each
+        chunk multiplied into its thread's partial as soon as it is formed."""
+        X = self.X
+        n_outputs = raw.shape[1]
+        p = X.shape[1]
+        step = max(1, _CHUNK_ENTRIES // n_outputs)
+
+        def work(lo, hi):
+            partial = np.zeros((p, n_outputs), dtype=X.dtype)
+            sums = np.zeros(n_outputs)
+            for start in range(lo, hi, step):
+                stop = min(start + step, hi)
+                r = _residual(raw, Y, sw, slice(start, stop), H=H)
+                sums += r.sum(axis=0, dtype=np.float64)
+                _csc_product(
+                    p,
+                    stop - start,
+                    n_outputs,
+                    X.indptr[start : stop + 1],
+                    X.indices,
+                    X.data,
+                    r.astype(X.dtype, copy=False).ravel(),
+                    partial.ravel(),
+                )
+            return partial, sums
+
+        results = self._run(work)
+        total, sums = results[0]
+        for partial, more in results[1:]:
+            total += partial
+            sums = sums + more
+        return total.T, sums
+
+    def rmatmul(self, R):
+        """``R.T @ X`` for R of shape (n, K): shape (K, p)."""
+        X = self.X
+        R = np.ascontiguousarray(R, dtype=X.dtype)
+        K = R.shape[1]
+        p = X.shape[1]
+
+        def work(lo, hi):
+            partial = np.zeros((p, K), dtype=X.dtype)
+            # X[lo:hi].T is CSC with column pointers indptr[lo:hi+1].
+            _csc_product(
+                p, hi - lo, K, X.indptr[lo : hi + 1], X.indices, X.data, R[lo:hi].ravel(), partial.ravel()
+            )
+            return partial
+
+        partials = self._run(work)
+        total = partials[0]
+        for partial in partials[1:]:
+            total += partial
+        return total.T
+
+
+class DenseRowBlocks:
+    """The two products of a dense C-ordered X, its rows split over threads.
+
+    Each thread runs a single-threaded BLAS product on a contiguous block of
+    rows (views, no copy): ``X @ V`` writes the block's rows of the result,
+    ``X.T @ R`` adds one (p, K) partial per block, in block order.  The fit
+    runs these with the BLAS limited to one thread (see
+    :func:`single_threaded_blas`): OpenBLAS's own threads would otherwise
+    keep spinning on the cores after each product, slowing the threaded
+    passes over the raw predictions that follow.
+    """
+
+    def __init__(self, X, n_threads):
+        self.X = X
+        bounds = np.linspace(0, X.shape[0], n_threads + 1).astype(int)
+        self.blocks = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+    @classmethod
+    def usable(cls, X, n_threads):
+        return n_threads > 1 and X.flags.c_contiguous and X.size >= _MIN_THREADED_NNZ
+
+    def _run(self, work):
+        pool = _executor(len(self.blocks))
+        futures = [pool.submit(work, lo, hi) for lo, hi in self.blocks]
+        return [future.result() for future in futures]
+
+    def matmul(self, V):
+        """``X @ V`` for V of shape (p, K): shape (n, K)."""
+        X = self.X
+        K = V.shape[1]
+        out = np.empty((X.shape[0], K), dtype=np.result_type(X, V))
+        if K == 1:
+            v = np.ascontiguousarray(V[:, 0])
+
+            def work(lo, hi):
+                np.matmul(X[lo:hi], v, out=out[lo:hi, 0])
+
+        else:
+
+            def work(lo, hi):
+                np.matmul(X[lo:hi], V, out=out[lo:hi])
+
+        self._run(work)
+        return out
+
+    def rmatmul(self, R):
+        """``R.T @ X`` for R of shape (n, K): shape (K, p)."""
+        X = self.X
+        if R.shape[1] == 1:
+            r = R[:, 0]
+            partials = self._run(lambda lo, hi: X[lo:hi].T @ r[lo:hi])
+        else:
+            partials = self._run(lambda lo, hi: R[lo:hi].T @ X[lo:hi])
+        total = partials[0]
+        for partial in partials[1:]:
+            total += partial
+        return total.reshape(R.shape[1], X.shape[1])
+
+
+def single_threaded_blas(active):
+    """A context in which the BLAS uses one thread (when ``active``)."""
+    if not active or _controller is None:
+        return contextlib.nullcontext()
+    return _controller.limit(limits=1, user_api="blas")
