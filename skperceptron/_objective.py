@@ -211,9 +211,9 @@ class BCEObjective:
         With ``curvature=True`` also returns the raw-space Hessian diagonal
         (see :meth:`residual`).
         """
-        if isinstance(self._blocks, SparseRowBlocks):
-            # Threaded CSR: the residual is formed and multiplied a chunk of
-            # rows at a time, never as a whole (n, K) array.
+        if self._blocks is not None:
+            # Row blocks on threads: the residual is formed and multiplied a
+            # chunk of rows at a time, never as a whole (n, K) array.
             self.n_rmatvec += 1
             H = np.empty_like(raw) if curvature else None
             grad_W, sums = self._blocks.residual_rmatmul(raw, self.Y, self.sw, H)

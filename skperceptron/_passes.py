@@ -241,83 +241,47 @@ def _csc_product(n_row, n_col, K, indptr, indices, data, x, y):
         csc_matvecs(n_row, n_col, K, indptr, indices, data, x, y)
 
 
-class SparseRowBlocks:
-    """The two products of a CSR matrix, its rows split over threads.
+class _RowBlocks:
+    """The two products of X, its rows split into one block per thread.
 
-    SciPy's sparse products run on one core.  Each thread takes a contiguous
-    block of rows and calls SciPy's own kernels on it with views into the
-    matrix's arrays (the block's ``indptr`` keeps absolute offsets into the
-    whole ``indices`` and ``data``): nothing of X is copied.  ``X @ V`` writes
-    each block's rows of the result; ``X.T @ R`` adds one (p, K) partial per
-    block, in block order.
+    ``X @ V`` writes each block's rows of the result; ``X.T @ R`` adds one
+    (p, K) partial per block, in block order, and is fused with the residual
+    that it multiplies (:meth:`residual_rmatmul`): R exists a chunk of rows at
+    a time, each chunk multiplied into its thread's partial while it is in
+    cache.  The fit runs with the BLAS on one thread
+    (:func:`single_threaded_blas`): OpenBLAS's own threads keep spinning on
+    the cores for a while after each of its calls, which slowed every pass
+    of ours that followed a BLAS product.
     """
 
-    def __init__(self, X, n_threads):
+    def __init__(self, X, bounds):
         self.X = X
-        n = X.shape[0]
-        indptr = X.indptr
-        # Blocks of about equal numbers of stored entries.
-        targets = np.linspace(0, X.nnz, n_threads + 1)
-        bounds = np.searchsorted(indptr, targets).clip(0, n)
-        bounds[0], bounds[-1] = 0, n
-        self.blocks = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
-
-    @classmethod
-    def usable(cls, X, n_threads):
-        return (
-            n_threads > 1
-            and csr_matvecs is not None
-            and X.format == "csr"
-            and X.nnz >= _MIN_THREADED_NNZ
-        )
+        self.blocks = [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
     def _run(self, work):
         pool = _executor(len(self.blocks))
         futures = [pool.submit(work, lo, hi) for lo, hi in self.blocks]
         return [future.result() for future in futures]
 
-    def matmul(self, V):
-        """``X @ V`` for V of shape (p, K): shape (n, K)."""
-        X = self.X
-        V = np.ascontiguousarray(V, dtype=X.dtype)
-        K = V.shape[1]
-        out = np.zeros((X.shape[0], K), dtype=X.dtype)
-        p = X.shape[1]
-
-        def work(lo, hi):
-            _csr_product(
-                hi - lo, p, K, X.indptr[lo : hi + 1], X.indices, X.data, V.ravel(), out[lo:hi].ravel()
-            )
-
-        self._run(work)
-        return out
+    def _add_product(self, start, stop, r, partial):
+        """``partial += X[start:stop].T @ r``."""
+        raise NotImplementedError
 
     def residual_rmatmul(self, raw, Y, sw, H=None):
         """``(R.T @ X, R.sum(0))`` for ``R = sw (expit(raw) - Y)``, and ``H`` as in
-        :meth:`RawPasses.residual`: R exists a chunk of rows at a time, each
-        chunk multiplied into its thread's partial as soon as it is formed."""
+        :meth:`RawPasses.residual`: one pass over X and the raw predictions."""
         X = self.X
         n_outputs = raw.shape[1]
-        p = X.shape[1]
         step = max(1, _CHUNK_ENTRIES // n_outputs)
 
         def work(lo, hi):
-            partial = np.zeros((p, n_outputs), dtype=X.dtype)
+            partial = np.zeros((X.shape[1], n_outputs), dtype=X.dtype)
             sums = np.zeros(n_outputs)
             for start in range(lo, hi, step):
                 stop = min(start + step, hi)
                 r = _residual(raw, Y, sw, slice(start, stop), H=H)
                 sums += r.sum(axis=0, dtype=np.float64)
-                _csc_product(
-                    p,
-                    stop - start,
-                    n_outputs,
-                    X.indptr[start : stop + 1],
-                    X.indices,
-                    X.data,
-                    r.astype(X.dtype, copy=False).ravel(),
-                    partial.ravel(),
-                )
+                self._add_product(start, stop, r.astype(X.dtype, copy=False), partial)
             return partial, sums
 
         results = self._run(work)
@@ -331,15 +295,10 @@ class SparseRowBlocks:
         """``R.T @ X`` for R of shape (n, K): shape (K, p)."""
         X = self.X
         R = np.ascontiguousarray(R, dtype=X.dtype)
-        K = R.shape[1]
-        p = X.shape[1]
 
         def work(lo, hi):
-            partial = np.zeros((p, K), dtype=X.dtype)
-            # X[lo:hi].T is CSC with column pointers indptr[lo:hi+1].
-            _csc_product(
-                p, hi - lo, K, X.indptr[lo : hi + 1], X.indices, X.data, R[lo:hi].ravel(), partial.ravel()
-            )
+            partial = np.zeros((X.shape[1], R.shape[1]), dtype=X.dtype)
+            self._add_product(lo, hi, R[lo:hi], partial)
             return partial
 
         partials = self._run(work)
@@ -349,31 +308,75 @@ class SparseRowBlocks:
         return total.T
 
 
-class DenseRowBlocks:
-    """The two products of a dense C-ordered X, its rows split over threads.
-
-    Each thread runs a single-threaded BLAS product on a contiguous block of
-    rows (views, no copy): ``X @ V`` writes the block's rows of the result,
-    ``X.T @ R`` adds one (p, K) partial per block, in block order.  The fit
-    runs these with the BLAS limited to one thread (see
-    :func:`single_threaded_blas`): OpenBLAS's own threads would otherwise
-    keep spinning on the cores after each product, slowing the threaded
-    passes over the raw predictions that follow.
-    """
+class SparseRowBlocks(_RowBlocks):
+    """CSR X: SciPy's own kernels (one core each) on blocks of about equal
+    numbers of stored entries, called with views into the matrix's arrays
+    (a block's ``indptr`` keeps absolute offsets into the whole ``indices``
+    and ``data``): nothing of X is copied."""
 
     def __init__(self, X, n_threads):
-        self.X = X
-        bounds = np.linspace(0, X.shape[0], n_threads + 1).astype(int)
-        self.blocks = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+        targets = np.linspace(0, X.nnz, n_threads + 1)
+        bounds = np.searchsorted(X.indptr, targets).clip(0, X.shape[0])
+        bounds[0], bounds[-1] = 0, X.shape[0]
+        super().__init__(X, bounds)
+
+    @classmethod
+    def usable(cls, X, n_threads):
+        return (
+            n_threads > 1
+            and csr_matvec is not None
+            and X.format == "csr"
+            and X.nnz >= _MIN_THREADED_NNZ
+        )
+
+    def matmul(self, V):
+        """``X @ V`` for V of shape (p, K): shape (n, K)."""
+        X = self.X
+        V = np.ascontiguousarray(V, dtype=X.dtype)
+        K = V.shape[1]
+        out = np.zeros((X.shape[0], K), dtype=X.dtype)
+
+        def work(lo, hi):
+            _csr_product(
+                hi - lo,
+                X.shape[1],
+                K,
+                X.indptr[lo : hi + 1],
+                X.indices,
+                X.data,
+                V.ravel(),
+                out[lo:hi].ravel(),
+            )
+
+        self._run(work)
+        return out
+
+    def _add_product(self, start, stop, r, partial):
+        # X[start:stop].T is CSC with column pointers indptr[start:stop+1].
+        X = self.X
+        _csc_product(
+            X.shape[1],
+            stop - start,
+            r.shape[1],
+            X.indptr[start : stop + 1],
+            X.indices,
+            X.data,
+            np.ascontiguousarray(r).ravel(),
+            partial.ravel(),
+        )
+
+
+class DenseRowBlocks(_RowBlocks):
+    """C-ordered dense X: single-threaded BLAS for ``X @ V`` on each block
+    (views, no copy), einsum for ``X.T @ R`` chunk by chunk (faster than
+    OpenBLAS's transposed product here, which does not scale with threads)."""
+
+    def __init__(self, X, n_threads):
+        super().__init__(X, np.linspace(0, X.shape[0], n_threads + 1).astype(int))
 
     @classmethod
     def usable(cls, X, n_threads):
         return n_threads > 1 and X.flags.c_contiguous and X.size >= _MIN_THREADED_NNZ
-
-    def _run(self, work):
-        pool = _executor(len(self.blocks))
-        futures = [pool.submit(work, lo, hi) for lo, hi in self.blocks]
-        return [future.result() for future in futures]
 
     def matmul(self, V):
         """``X @ V`` for V of shape (p, K): shape (n, K)."""
@@ -394,18 +397,11 @@ class DenseRowBlocks:
         self._run(work)
         return out
 
-    def rmatmul(self, R):
-        """``R.T @ X`` for R of shape (n, K): shape (K, p)."""
-        X = self.X
-        if R.shape[1] == 1:
-            r = R[:, 0]
-            partials = self._run(lambda lo, hi: X[lo:hi].T @ r[lo:hi])
+    def _add_product(self, start, stop, r, partial):
+        if r.shape[1] == 1:
+            partial[:, 0] += np.einsum("ij,i->j", self.X[start:stop], r[:, 0])
         else:
-            partials = self._run(lambda lo, hi: R[lo:hi].T @ X[lo:hi])
-        total = partials[0]
-        for partial in partials[1:]:
-            total += partial
-        return total.reshape(R.shape[1], X.shape[1])
+            partial += np.einsum("ij,ik->jk", self.X[start:stop], r)
 
 
 def single_threaded_blas(active):
