@@ -19,6 +19,13 @@ _MAX_HALVINGS = 60
 # before giving up.
 _MAX_FLAT = 10
 _RESOLVED = 4
+# The gap test that stopping adds to max |gradient mapping| <= tol (see
+# ProximalGradientSolver._small_gap): the estimated remaining decrease must be
+# at most _GAP_FRACTION * tol * |J|, estimated over the last k // _GAP_WINDOW
+# iterations; before two iterations, 0.5 g' D^-1 g <= _FIRST_FRACTION tol |J|.
+_GAP_FRACTION = 0.5
+_GAP_WINDOW = 3
+_FIRST_FRACTION = 0.01
 _NEWTON_REFINEMENTS = 2
 _PLANE_NEWTON = 1
 _PLANE_RTOL = 1e-1
@@ -134,6 +141,52 @@ class ProximalGradientSolver:
             return False
         slope = slope() if callable(slope) else slope
         return math.isfinite(slope) and slope <= 0
+
+    def _small_gap(self, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c):
+        """Whether the objective looks within ``tol`` (relative) of its minimum.
+
+        ``max |gradient mapping| <= tol`` does not bound the gap: with sparse
+        or small-scale features the gradient entries are small long before J
+        is (a CSR fit stopped after 4 iterations 2e-4 above J*), and a weak
+        penalty leaves directions of curvature ``alpha`` where a gradient of
+        ``tol`` still hides ``tol**2 / alpha``.  So stopping also asks this,
+        from values the solver already has:
+
+        - no strict decrease in the last iteration (``flat``): nothing more to
+          gain in this dtype;
+        - before two iterations (a start or a warm start):
+          ``0.5 g' D^-1 g <= 0.01 tol |J|`` (the metric's estimate of the
+          decrease still available, 0.3 to 6 x |J| from a cold start);
+        - otherwise Aitken's extrapolation of the objective values: with
+          ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
+          windows of ``m`` iterations, the rate ``r = d2 / d1`` (``d1 > d2``)
+          predicts the remaining decrease ``d2 r / (1 - r)``, which must be at
+          most ``0.5 tol |J|``.
+
+        On the benchmark sets this rule stops every default fit within a
+        relative gap of 1e-4 (see ``benchmarks/RESULTS.md``).
+        """
+        if flat:
+            return True
+        history = [F0, *loss_curve]
+        k = len(history) - 1
+        F = history[-1]
+        scale = self.tol * abs(F)
+        m = max(1, k // _GAP_WINDOW)
+        if k < 2 * m:
+            xp = self.objective.xp
+            q = 0.5 * float(
+                sum(to_host(xp, [vdot(xp, grad_W * inv_W, grad_W), vdot(xp, grad_c * inv_c, grad_c)]))
+            )
+            return q <= _FIRST_FRACTION * scale
+        d1 = history[k - 2 * m] - history[k - m]
+        d2 = history[k - m] - F
+        if d2 <= 0:
+            return True
+        if d1 <= d2:
+            return False
+        rate = d2 / d1
+        return d2 * rate / (1 - rate) <= _GAP_FRACTION * scale
 
     def _record(self, loss_curve, F):
         """Append the objective after an iteration to ``loss_curve``.
@@ -287,7 +340,7 @@ class ProximalGradientSolver:
         obj = self.objective
         xp = obj.xp
         raw = obj.matvec(W, c)
-        F = obj.value(W, raw)
+        F = F0 = obj.value(W, raw)
         step = self.step
         last = None  # the previous step (dW, dc, draw)
         flat = 0
@@ -302,7 +355,9 @@ class ProximalGradientSolver:
                     f"max|grad| {crit:.3e}  step {step:.3e}",
                     flush=True,
                 )
-            if crit <= self.tol:
+            if crit <= self.tol and self._small_gap(
+                F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+            ):
                 reason = "converged"
                 break
             if n_iter >= self.max_iter:
@@ -397,7 +452,7 @@ class ProximalGradientSolver:
             return self._solve_planar(W, c, inv_W, inv_c)
 
         raw = obj.matvec(W, c)
-        F = self._total(W, raw)
+        F = F0 = self._total(W, raw)
         step = self.step
         loss_curve, norm_curve = [], []
         prev = None  # (W, c, raw) of the previous iterate, for momentum
@@ -426,7 +481,9 @@ class ProximalGradientSolver:
                     f"max|grad| {crit:.3e}  step {step:.3e}",
                     flush=True,
                 )
-            if crit <= self.tol:
+            if crit <= self.tol and self._small_gap(
+                F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+            ):
                 if beta == 0:
                     reason = "converged"
                     break
