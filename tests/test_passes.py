@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The chunked, threaded passes and the row-block products against plain NumPy.
+
+The thresholds that switch chunking and threads on are lowered so that small
+arrays take the many-chunk, two-thread code paths; the oracle is the
+whole-array NumPy/SciPy formula.
+"""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from scipy.special import expit, log_expit
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from skperceptron import BCEPerceptronClassifier
+from skperceptron import _passes
+from skperceptron._data import encode_targets, fold_weights
+from skperceptron._passes import DenseRowBlocks, RawPasses, SparseRowBlocks
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 7 rows (K=1) on two threads, from 20 entries on."""
+    monkeypatch.setattr(_passes, "_CHUNK_ENTRIES", 7)
+    monkeypatch.setattr(_passes, "_MIN_THREADED_ENTRIES", 20)
+    monkeypatch.setattr(_passes, "_MIN_THREADED_NNZ", 20)
+
+
+def rtol_of(dtype):
+    return 1e-5 if dtype == np.float32 else 1e-12
+
+
+def raw_problem(n, K, dtype, weighted, seed=0):
+    rng = np.random.default_rng(seed)
+    raw = (4 * rng.standard_normal((n, K))).astype(dtype)
+    Y = (rng.random((n, K)) < 0.5).astype(np.int8)
+    if weighted:
+        sw = rng.uniform(0, 2, n)
+        sw[::5] = 0.0  # zero weights, as for early-stopping rows
+        sw = (sw / sw.sum()).astype(dtype)
+    else:
+        sw = np.broadcast_to(np.asarray(1 / n, dtype=dtype), (n,))
+    draws = [(rng.standard_normal((n, K))).astype(dtype) for _ in range(2)]
+    return raw, Y, sw, draws
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("K", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_raw_passes_match_whole_array_formulas(small_chunks, dtype, K, weighted):
+    n = 61
+    raw, Y, sw, draws = raw_problem(n, K, dtype, weighted)
+    passes = RawPasses(n, K, n_threads=2)
+    assert passes.n_threads == 2 and sum(len(part) for part in passes.parts) > 2
+    rtol = rtol_of(dtype)
+    w = sw[:, None].astype(np.float64)
+    p = expit(raw.astype(np.float64))
+    R_ref, H_ref = w * (p - Y), w * p * (1 - p)
+
+    R, H = np.empty_like(raw), np.empty_like(raw)
+    sums = passes.residual(raw, Y, sw, R, H)
+    assert R.dtype == dtype and H.dtype == dtype
+    assert_allclose(R, R_ref, rtol=rtol, atol=1e-7 * np.abs(R_ref).max())
+    # p - p**2 cancels where p is near 1: absolute float32 rounding of p.
+    atol_H = (1e-6 if dtype == np.float32 else 1e-14) * np.abs(H_ref).max()
+    assert_allclose(H, H_ref, rtol=rtol, atol=atol_H)
+    assert_allclose(sums, R_ref.sum(axis=0), rtol=1e-5, atol=1e-7)
+
+    d = [x.astype(np.float64) for x in draws]
+    curvature = passes.curvature(H, draws)
+    assert_allclose(curvature, [[np.sum(H_ref * a * b) for b in d] for a in d], rtol=1e-5)
+
+    coefs = [0.7, -0.3]
+    v = raw.astype(np.float64) + coefs[0] * d[0] + coefs[1] * d[1]
+    loss_ref = -np.sum(w * log_expit((2 * Y - 1) * v))
+    assert_allclose(passes.loss(raw, Y, sw, draws, coefs), loss_ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert_allclose(passes.loss(raw, Y, sw), -np.sum(w * log_expit((2 * Y - 1) * raw.astype(np.float64))), rtol=1e-5)
+    pv = expit(v)
+    assert_allclose(
+        passes.slopes(raw, Y, sw, draws, coefs),
+        [np.sum(w * (pv - Y) * dj) for dj in d],
+        rtol=1e-4 if dtype == np.float32 else 1e-10,
+        atol=1e-7,
+    )
+    assert_allclose(passes.inner(R, draws), [np.sum(R_ref * dj) for dj in d], rtol=1e-4, atol=1e-7)
+
+    raw_before, first = raw.copy(), draws[0]
+    new_raw, step = raw, passes.advance(raw, draws, coefs)
+    assert step is first and step.dtype == dtype
+    assert_allclose(step, coefs[0] * d[0] + coefs[1] * d[1], rtol=rtol, atol=1e-6)
+    assert_allclose(new_raw, raw_before + step, rtol=rtol)
+
+
+def test_thread_count_does_not_change_the_result(small_chunks):
+    raw, Y, sw, draws = raw_problem(200, 2, np.float64, True)
+    one, two = RawPasses(200, 2, 1), RawPasses(200, 2, 2)
+    # Same chunks, added in the same order: identical, not merely close.
+    assert one.loss(raw, Y, sw, draws, [0.5, 0.5]) == pytest.approx(
+        two.loss(raw, Y, sw, draws, [0.5, 0.5]), rel=1e-15
+    )
+
+
+def random_csr(n, p, density, dtype, seed=0, index_dtype=np.int32):
+    X = sp.random(n, p, density=density, format="csr", dtype=dtype, random_state=seed)
+    X.data += 0.5
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("K", [1, 3])
+@pytest.mark.parametrize("kind", ["csr", "csr-int64", "csr-unsorted", "dense"])
+def test_row_blocks_match_numpy_products(small_chunks, dtype, K, kind):
+    rng = np.random.default_rng(1)
+    n, p = 83, 17
+    if kind == "dense":
+        X = rng.standard_normal((n, p)).astype(dtype)
+        blocks = DenseRowBlocks(X, 2)
+        Xd = X.astype(np.float64)
+    else:
+        X = random_csr(n, p, 0.3, dtype, index_dtype=np.int64 if kind == "csr-int64" else np.int32)
+        X.data[X.indptr[5] : X.indptr[6]] = 0  # an empty row
+        X.eliminate_zeros()
+        if kind == "csr-unsorted":
+            for i in range(n):
+                lo, hi = X.indptr[i], X.indptr[i + 1]
+                X.indices[lo:hi] = X.indices[lo:hi][::-1]
+                X.data[lo:hi] = X.data[lo:hi][::-1]
+            X.has_sorted_indices = False
+        assert SparseRowBlocks.usable(X, 2)
+        blocks = SparseRowBlocks(X, 2)
+        Xd = X.toarray().astype(np.float64)
+    assert len(blocks.blocks) == 2
+    rtol = rtol_of(dtype) * 10
+    V = rng.standard_normal((p, K)).astype(dtype)
+    assert_allclose(blocks.matmul(V), Xd @ V, rtol=rtol, atol=1e-5)
+    R = rng.standard_normal((n, K)).astype(dtype)
+    assert_allclose(blocks.rmatmul(R), R.T @ Xd, rtol=rtol, atol=1e-5)
+
+    raw, Y, sw, _ = raw_problem(n, K, dtype, weighted=True)
+    H = np.empty_like(raw)
+    grad, sums = blocks.residual_rmatmul(raw, Y, sw, H)
+    w = sw[:, None].astype(np.float64)
+    P = expit(raw.astype(np.float64))
+    R_ref = w * (P - Y)
+    assert_allclose(grad, R_ref.T @ Xd, rtol=1e-4, atol=1e-6)
+    assert_allclose(sums, R_ref.sum(axis=0), rtol=1e-5, atol=1e-7)
+    assert_allclose(H, w * P * (1 - P), rtol=rtol, atol=1e-7)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_threaded_fit_equals_single_threaded_fit(small_chunks, sparse, n_classes):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 12)) * rng.uniform(0.1, 10, 12) + rng.uniform(-3, 3, 12)
+    if sparse:
+        X[rng.random(X.shape) < 0.7] = 0.0
+        X = sp.csr_matrix(X)
+    y = rng.integers(0, n_classes, 300)
+    sw = rng.uniform(0.2, 2.0, 300)
+    fits = []
+    for limit in (None, 1):
+        # threadpool_limits(1) makes the BLAS report one thread: no threads at all.
+        with threadpool_limits(limit):
+            clf = BCEPerceptronClassifier(tol=1e-10, max_iter=2000)
+            clf.fit(X, y, sample_weight=sw)
+            fits.append(clf)
+    threaded, single = fits
+    assert_allclose(threaded.coef_, single.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(threaded.intercept_, single.intercept_, rtol=1e-7, atol=1e-9)
+    assert_allclose(threaded.loss_curve_[-1], single.loss_curve_[-1], rtol=1e-12)
+
+
+def test_sparse_fit_allocates_a_few_vectors_only():
+    """The CSR fit keeps about four n-vectors (raw predictions, the two search
+    directions, the Hessian diagonal) and no copy of X: a regression test for
+    the 13 n-vectors it used to allocate (float Y, sw * Y, 2Y - 1, whole-array
+    temporaries, and a 4 MiB copy of X's rows for the column moments)."""
+    n, p = 40_000, 2_000
+    X = random_csr(n, p, 0.01, np.float64, seed=3)
+    rng = np.random.default_rng(3)
+    w = np.zeros(p)
+    w[: p // 10] = rng.standard_normal(p // 10)
+    y = (rng.random(n) < expit(X @ w - np.median(X @ w))).astype(np.int64)
+    clf = BCEPerceptronClassifier(max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        tracemalloc.start()
+        try:
+            clf.fit(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    # 6.5 float64 n-vectors here, with or without threads (13 before).
+    assert peak <= 8 * (8 * n), peak / (8 * n)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 3, 2, 1, 1]),
+        np.array([2.0, -1.0, 2.0, 2.0]),
+        np.array(["b", "a", "c", "a", "b"], dtype=object),
+        np.array(["no", "yes", "yes", "no"]),
+    ],
+)
+def test_encode_targets_matches_unique_inverse(y):
+    classes, Y, kind = encode_targets(y)
+    expected_classes, index = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert Y.dtype == np.int8
+    if len(classes) == 2:
+        np.testing.assert_array_equal(Y[:, 0], index == 1)
+    else:
+        np.testing.assert_array_equal(Y, np.eye(len(classes), dtype=np.int8)[index])
+
+
+def test_equal_weights_cost_no_memory_and_are_never_written():
+    y = np.array([0, 1, 1, 0, 1])
+    Y = encode_targets(y)[1]
+    sw, S = fold_weights(y, Y, "binary", None, None, 5, np.float32)
+    assert S == 5 and sw.dtype == np.float32 and sw.strides == (0,)
+    assert not sw.flags.writeable
+    assert_allclose(sw.sum(), 1.0, rtol=1e-6)
