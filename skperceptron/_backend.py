@@ -218,9 +218,10 @@ def norm(xp, a):
 
 def max_abs(xp, *arrays):
     """``max |a|`` over all entries of all arrays (0.0 if all are empty), a float."""
-    arrays = [a for a in arrays if math.prod(a.shape)]
     if xp is np:
-        return max((float(np.max(np.abs(a))) for a in arrays), default=0.0)
+        # Methods, not np.max/np.abs: a few microseconds an iteration on small data.
+        return max((float(abs(a).max()) for a in arrays if a.size), default=0.0)
+    arrays = [a for a in arrays if math.prod(a.shape)]
     if not arrays:
         return 0.0
     return float(max(to_host(xp, [xp.max(xp.abs(a)) for a in arrays])))

@@ -25,6 +25,7 @@ from ._backend import (
     weighted_sum,
     zeros,
 )
+from . import _passes as _passes_module
 from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, threads_for
 
 
@@ -96,8 +97,16 @@ class BCEObjective:
         if self.xp is np:
             # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
             # time (two n-by-K arrays fewer), and threaded CSR products.
-            n_threads = threads_for(Y.size, getattr(X, "nnz", 0))
+            n_threads = threads_for(Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0))
             self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads)
+            if self._passes.single and Y.size <= _passes_module._CHUNK_ENTRIES:
+                # Small data (one chunk): memory is no concern, per-call overhead
+                # is (an iteration takes about 100 microseconds): float
+                # targets, their signs and contiguous weights, made once.
+                self.Y = Y = Y.astype(self.dtype)
+                self.sw = sw = np.ascontiguousarray(sw)
+                self._sw_col = sw[:, None]
+                self._passes.sign = 2 * Y - 1
             if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
                 self._blocks = SparseRowBlocks(X, n_threads)
             elif isinstance(X, np.ndarray) and DenseRowBlocks.usable(X, n_threads):
@@ -247,7 +256,8 @@ class BCEObjective:
         if self._passes is not None:
             hess = self._passes.curvature(H, draws)
             if self.l2:
-                hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
+                stacked = np.stack([u.ravel() for u in dWs])
+                hess += self.l2 * (stacked @ stacked.T)
             return hess
         pairs = [(j, k) for j in range(m) for k in range(j, m)]
         entries = []
@@ -276,16 +286,22 @@ class BCEObjective:
         """
         xp = self.xp
         m = len(dWs)
-        # One read-back for the m*m + m + 1 inner products of the coefficients.
-        products = to_host(
-            xp,
-            [vdot(xp, u, v) for u in dWs for v in dWs]
-            + [vdot(xp, W, u) for u in dWs]
-            + [vdot(xp, W, W)],
-        )
-        gram = np.array([[float(products[j * m + k]) for k in range(m)] for j in range(m)])
-        lin = np.array([float(products[m * m + j]) for j in range(m)])
-        ww = float(products[-1])
+        if xp is np:
+            # All (m + 1)^2 inner products of the coefficients in one product.
+            stacked = np.stack([u.ravel() for u in dWs] + [W.ravel()])
+            full = (stacked @ stacked.T).astype(np.float64)
+            gram, lin, ww = full[:m, :m], full[m, :m], float(full[m, m])
+        else:
+            # One read-back for the m*m + m + 1 inner products of the coefficients.
+            products = to_host(
+                xp,
+                [vdot(xp, u, v) for u in dWs for v in dWs]
+                + [vdot(xp, W, u) for u in dWs]
+                + [vdot(xp, W, W)],
+            )
+            gram = np.array([[float(products[j * m + k]) for k in range(m)] for j in range(m)])
+            lin = np.array([float(products[m * m + j]) for j in range(m)])
+            ww = float(products[-1])
         l2 = self.l2
 
         passes = self._passes

@@ -92,6 +92,15 @@ def _residual(raw, Y, sw, rows, out=None, H=None):
     return r
 
 
+def _total(results):
+    """The sum of the chunks' results, in chunk order (a fixed order: results do
+    not depend on thread timing); one chunk costs nothing."""
+    total = results[0]
+    for result in results[1:]:
+        total = total + result
+    return total
+
+
 class RawPasses:
     """The chunked, threaded passes over (n, K) arrays of one fit.
 
@@ -112,6 +121,9 @@ class RawPasses:
             if hi > lo
         ]
         self.n_threads = len(self.parts)
+        self.single = len(self.parts) == 1 and len(self.parts[0]) == 1
+        # ``2 Y - 1`` in the data's dtype, when the objective keeps it (small data).
+        self.sign = None
 
     def map(self, work, threaded=True):
         """``[work(rows) for each chunk]``, in row order.
@@ -120,6 +132,8 @@ class RawPasses:
         the others are a few memory-bound operations per entry, for which
         the hand-off to a second thread costs more than it saves.
         """
+        if self.single:
+            return [work(slice(None))]
         if self.n_threads <= 1 or not threaded:
             return [work(rows) for part in self.parts for rows in part]
         pool = _executor(self.n_threads)
@@ -135,7 +149,7 @@ class RawPasses:
             r = _residual(raw, Y, sw, rows, out=R[rows], H=H)
             return r.sum(axis=0, dtype=np.float64)
 
-        return np.sum(self.map(work), axis=0)
+        return _total(self.map(work))
 
     def curvature(self, H, draws):
         """``C[j, k] = sum H * draws[j] * draws[k]``: an (m, m) float64 matrix."""
@@ -152,7 +166,7 @@ class RawPasses:
                     out[j, k] = out[k, j] = np.einsum("ij,ij->", tmp, ds[k])
             return out
 
-        return np.sum(self.map(work, threaded=False), axis=0)
+        return _total(self.map(work, threaded=False))
 
     def loss(self, raw, Y, weights, draws=(), coefs=()):
         """``sum_i weights_i sum_k bce(Y_ik, v_ik)`` at ``v = raw + sum_j coefs[j] draws[j]``.
@@ -162,11 +176,15 @@ class RawPasses:
         ``coefs`` are Python floats, so float32 stays float32.
         """
         terms = [(float(a), d) for a, d in zip(coefs, draws) if a]
+        sign = self.sign if self.sign is not None and self.sign.shape == raw.shape else None
 
         def work(rows):
             r = raw[rows]
-            signed = np.multiply(Y[rows], 2, dtype=r.dtype)
-            signed -= 1
+            if sign is not None:
+                signed = sign[rows].copy()
+            else:
+                signed = np.multiply(Y[rows], 2, dtype=r.dtype)
+                signed -= 1
             if terms:
                 v = np.multiply(terms[0][1][rows], terms[0][0])
                 v += r
@@ -178,7 +196,7 @@ class RawPasses:
             log_expit(signed, out=signed)
             return -float(np.einsum("i,ij->", weights[rows], signed))
 
-        return float(np.sum(self.map(work)))
+        return float(_total(self.map(work)))
 
     def slopes(self, raw, Y, sw, draws, coefs):
         """``[sum R * d for d in draws]`` with ``R = sw (expit(v) - Y)`` at
@@ -193,9 +211,9 @@ class RawPasses:
             r = expit(v, out=v)
             r -= Y[rows]
             r *= sw[rows, None]
-            return [float(np.einsum("ij,ij->", r, d[rows])) for d in draws]
+            return np.array([np.einsum("ij,ij->", r, d[rows]) for d in draws], dtype=float)
 
-        return np.sum(self.map(work), axis=0)
+        return _total(self.map(work))
 
     def advance(self, raw, draws, coefs):
         """``draws[0] = sum_j coefs[j] draws[j]`` and ``raw += draws[0]``, in place;
@@ -219,9 +237,9 @@ class RawPasses:
 
         def work(rows):
             a = A[rows]
-            return [float(np.einsum("ij,ij->", a, B[rows])) for B in Bs]
+            return np.array([np.einsum("ij,ij->", a, B[rows]) for B in Bs], dtype=float)
 
-        return np.sum(self.map(work, threaded=False), axis=0)
+        return _total(self.map(work, threaded=False))
 
 
 def _csr_product(n_row, n_col, K, indptr, indices, data, x, y):
