@@ -383,6 +383,12 @@ class ProximalGradientSolver:
             H = None  # free the Hessian diagonal before the trial point's pass
             phi = obj.subspace(W, raw, dWs, draws)
             a, value = self._plane_search(phi, F, slope0, hess0)
+            if a is None and flat and crit >= best_crit:
+                # Newton's step failed inside a flat streak while the gradient
+                # test no longer improves: J is at its float precision, and
+                # halving would only evaluate rounding noise.
+                reason = "line_search"
+                break
             if a is None:
                 # Newton made no progress: Armijo halving along d alone.
                 a = np.zeros(len(draws))
