@@ -25,7 +25,6 @@ from ._backend import (
     weighted_sum,
     zeros,
 )
-from . import _passes as _passes_module
 from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, threads_for
 
 
@@ -96,10 +95,11 @@ class BCEObjective:
         self._passes = self._blocks = None
         if self.xp is np:
             # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
-            # time (two n-by-K arrays fewer), and threaded CSR products.
+            # time (two n-by-K arrays fewer), and threaded row blocks for the
+            # products with a dense or CSR X.
             n_threads = threads_for(Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0))
             self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads)
-            if self._passes.single and Y.size <= _passes_module._CHUNK_ENTRIES:
+            if self._passes.single:
                 # Small data (one chunk): memory is no concern, per-call overhead
                 # is (an iteration takes about 100 microseconds): float
                 # targets, their signs and contiguous weights, made once.

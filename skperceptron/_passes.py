@@ -32,7 +32,7 @@ _CHUNK_ENTRIES = 2**14
 # Below this many entries a pass is one chunk on the calling thread: thread
 # hand-offs (tens of microseconds) would cost more than they save.
 _MIN_THREADED_ENTRIES = 2**16
-# Sparse products are split over threads above this many stored entries.
+# Products are split over threads from this many stored entries of X.
 _MIN_THREADED_NNZ = 2**18
 
 _pool = None
@@ -105,15 +105,15 @@ class RawPasses:
     """The chunked, threaded passes over (n, K) arrays of one fit.
 
     ``n_threads`` contiguous ranges of rows, each walked in chunks of about
-    ``_CHUNK_ENTRIES`` entries by one thread; small problems use one chunk.
+    ``_CHUNK_ENTRIES`` entries by one thread; one thread below
+    ``_MIN_THREADED_ENTRIES`` entries, one chunk up to ``_CHUNK_ENTRIES``.
     """
 
     def __init__(self, n_rows, n_cols, n_threads):
         entries = n_rows * n_cols
         if entries < _MIN_THREADED_ENTRIES:
-            n_threads, step = 1, max(n_rows, 1)
-        else:
-            step = max(1, _CHUNK_ENTRIES // n_cols)
+            n_threads = 1
+        step = max(n_rows, 1) if entries <= _CHUNK_ENTRIES else max(1, _CHUNK_ENTRIES // n_cols)
         bounds = np.linspace(0, n_rows, n_threads + 1).astype(int)
         self.parts = [
             [slice(s, min(s + step, hi)) for s in range(lo, hi, step)]
@@ -121,6 +121,7 @@ class RawPasses:
             if hi > lo
         ]
         self.n_threads = len(self.parts)
+        # Small data: one chunk, run inline.
         self.single = len(self.parts) == 1 and len(self.parts[0]) == 1
         # ``2 Y - 1`` in the data's dtype, when the objective keeps it (small data).
         self.sign = None
