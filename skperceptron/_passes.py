@@ -111,6 +111,9 @@ class RawPasses:
 
     def __init__(self, n_rows, n_cols, n_threads):
         entries = n_rows * n_cols
+        # At least two chunks a thread: a machine with many cores gets no
+        # more threads than the data can keep busy.
+        n_threads = max(1, min(n_threads, entries // (2 * _CHUNK_ENTRIES)))
         if entries < _MIN_THREADED_ENTRIES:
             n_threads = 1
         step = max(n_rows, 1) if entries <= _CHUNK_ENTRIES else max(1, _CHUNK_ENTRIES // n_cols)
@@ -327,6 +330,11 @@ class _RowBlocks:
         return total.T
 
 
+def _block_count(n_threads, n_stored):
+    """Blocks of at least half of ``_MIN_THREADED_NNZ`` stored entries each."""
+    return max(1, min(n_threads, 2 * n_stored // _MIN_THREADED_NNZ))
+
+
 class SparseRowBlocks(_RowBlocks):
     """CSR X: SciPy's own kernels (one core each) on blocks of about equal
     numbers of stored entries, called with views into the matrix's arrays
@@ -334,6 +342,7 @@ class SparseRowBlocks(_RowBlocks):
     and ``data``): nothing of X is copied."""
 
     def __init__(self, X, n_threads):
+        n_threads = _block_count(n_threads, X.nnz)
         targets = np.linspace(0, X.nnz, n_threads + 1)
         bounds = np.searchsorted(X.indptr, targets).clip(0, X.shape[0])
         bounds[0], bounds[-1] = 0, X.shape[0]
@@ -391,6 +400,7 @@ class DenseRowBlocks(_RowBlocks):
     OpenBLAS's transposed product here, which does not scale with threads)."""
 
     def __init__(self, X, n_threads):
+        n_threads = _block_count(n_threads, X.size)
         super().__init__(X, np.linspace(0, X.shape[0], n_threads + 1).astype(int))
 
     @classmethod
