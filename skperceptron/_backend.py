@@ -371,9 +371,9 @@ def column_moments(X, sw):
         second = np.zeros(n_features)
         for lo, hi in _entry_chunks(X.indptr):
             a, b = X.indptr[lo], X.indptr[hi]
+            squares = np.square(X.data[a:b], dtype=np.float64)
             block = sp.csr_matrix(
-                (np.square(X.data[a:b], dtype=np.float64), X.indices[a:b], X.indptr[lo : hi + 1] - a),
-                shape=(hi - lo, n_features),
+                (squares, X.indices[a:b], X.indptr[lo : hi + 1] - a), shape=(hi - lo, n_features)
             )
             second += block.T @ sw[lo:hi]
         return mean, second

@@ -141,7 +141,9 @@ class RawPasses:
         if self.n_threads <= 1 or not threaded:
             return [work(rows) for part in self.parts for rows in part]
         pool = _executor(self.n_threads)
-        futures = [pool.submit(lambda part=part: [work(rows) for rows in part]) for part in self.parts]
+        futures = [
+            pool.submit(lambda part=part: [work(rows) for rows in part]) for part in self.parts
+        ]
         return [result for future in futures for result in future.result()]
 
     # -- the passes ----------------------------------------------------------

@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._passes import single_threaded_blas
 from ._backend import all_finite, eps, max_abs, norm, ones, outer, to_host, vdot
+from ._passes import single_threaded_blas
 
 # Armijo's sufficient-decrease constant and the number of halvings before the
 # line search gives up (2**-60 of the trial step is below any float's reach).
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 60
 # Iterations in a row without a strict decrease, or whose computed and
-# predicted decreases are both below _RESOLVED float epsilons of J (the
-# objective flat to its float precision while the coefficients still move),
-# before giving up.
+# predicted decreases are both below _RESOLVED float epsilons of J while the
+# gradient test sets no new low (the objective flat to its float precision
+# while the coefficients still move), before giving up.
 _MAX_FLAT = 10
 _RESOLVED = 4
 # The gap test that stopping adds to max |gradient mapping| <= tol (see
@@ -175,9 +175,10 @@ class ProximalGradientSolver:
         m = max(1, k // _GAP_WINDOW)
         if k < 2 * m:
             xp = self.objective.xp
-            q = 0.5 * float(
-                sum(to_host(xp, [vdot(xp, grad_W * inv_W, grad_W), vdot(xp, grad_c * inv_c, grad_c)]))
+            qW, qc = to_host(
+                xp, [vdot(xp, grad_W * inv_W, grad_W), vdot(xp, grad_c * inv_c, grad_c)]
             )
+            q = 0.5 * float(qW + qc)
             return q <= _FIRST_FRACTION * scale
         d1 = history[k - 2 * m] - history[k - m]
         d2 = history[k - m] - F

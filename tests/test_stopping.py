@@ -60,7 +60,10 @@ def test_default_fit_is_within_tol_of_the_optimum(breast_cancer, tol):
 @pytest.mark.parametrize("data", ["breast_cancer", "sparse"])
 def test_gradient_test_alone_stops_short(request, data, gradient_test_only):
     """Why the gap test exists: the gradient test alone stops above tol."""
-    X, y = request.getfixturevalue("breast_cancer") if data == "breast_cancer" else sparse_columns_problem()
+    if data == "breast_cancer":
+        X, y = request.getfixturevalue("breast_cancer")
+    else:
+        X, y = sparse_columns_problem()
     tol = 1e-2 if data == "breast_cancer" else 1e-4
     J_star = optimum(X, y)
     clf = BCEPerceptronClassifier(tol=tol).fit(X, y)
