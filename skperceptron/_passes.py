@@ -18,6 +18,7 @@ not depend on thread timing.
 """
 
 import contextlib
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,6 +66,17 @@ def threads_for(n_entries, nnz=0):
     if n_entries < _MIN_THREADED_ENTRIES and nnz < _MIN_THREADED_NNZ:
         return 1
     return available_threads()
+
+
+def _forget_pool():
+    """In a child process made by fork: the parent's pool threads do not exist
+    there, and a task handed to its pool would wait forever."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _executor(n_threads):

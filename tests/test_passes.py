@@ -253,3 +253,23 @@ def test_column_moments_without_copies(monkeypatch, fmt, weighted):
     mean, second = _backend.column_moments(X, sw)
     assert_allclose(mean, sw @ dense, rtol=1e-12, atol=1e-15)
     assert_allclose(second, sw @ dense**2, rtol=1e-12, atol=1e-15)
+
+
+def _fit_in_child(X, y):
+    return BCEPerceptronClassifier(tol=1e-8, max_iter=500).fit(X, y).coef_
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_fit_in_a_forked_child_after_a_threaded_fit(small_chunks):
+    """The parent's thread pool does not survive fork: a child must make its own
+    instead of waiting forever on the parent's (dead) threads."""
+    import multiprocessing
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    y = (X[:, 0] + rng.standard_normal(300) > 0).astype(int)
+    parent = BCEPerceptronClassifier(tol=1e-8, max_iter=500).fit(X, y)
+    assert _passes._pool is not None  # the threaded path ran here
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(_fit_in_child, (X, y)).get(timeout=120)
+    assert_allclose(child, parent.coef_, rtol=1e-10)
