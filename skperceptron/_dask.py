@@ -227,22 +227,10 @@ class DaskBCEObjective(BCEObjective):
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         # The parent's constructor precomputes NumPy products: set the same
-        # public attributes without it.
-        self.X = X
-        self.Y = Y
-        self.sw = sw
-        self.l2 = float(l2)
-        self.fit_intercept = bool(fit_intercept)
-        self.dtype = np.dtype(Y.dtype)
-        self.n_samples, self.n_features = X.shape
-        self.n_outputs = Y.shape[1]
-        self.n_matvec = 0
-        self.n_rmatvec = 0
+        # attributes without them.
+        self._set_data(X, Y, sw, l2, fit_intercept, np.dtype(Y.dtype))
         self.n_compute = 0
-        self._moments = None
-        self.mean = None
-        if center and self.fit_intercept:
-            self.mean = self.moments()[0].astype(self.dtype)
+        self._center(center)
 
     # -- plumbing ----------------------------------------------------------------
     def _compute(self, *reductions):
@@ -257,13 +245,7 @@ class DaskBCEObjective(BCEObjective):
 
     def _split_gradient(self, flat, n_outputs=None):
         K, p = n_outputs or self.n_outputs, self.n_features
-        grad_W = flat[: K * p].reshape(K, p)
-        grad_c = flat[K * p :].copy()
-        if not self.fit_intercept:
-            grad_c[:] = 0
-        if self.mean is not None:
-            grad_W -= np.outer(grad_c, self.mean)
-        return grad_W, grad_c
+        return self._adjoint(flat[: K * p].reshape(K, p), flat[K * p :].copy())
 
     # -- the data ----------------------------------------------------------------
     def moments(self):
@@ -371,7 +353,7 @@ class DaskBCEObjective(BCEObjective):
         l2, m = self.l2, len(draws)
         arrays = [raw, self.Y, self.sw, *draws]
 
-        def phi(a, derivatives=True, value=True):
+        def evaluate(a, derivatives=True, value=True):
             a = np.asarray(a, dtype=np.float64)
             length = int(value) + (m + m * m if derivatives else 0)
             reduction = _row_sum(
@@ -394,6 +376,14 @@ class DaskBCEObjective(BCEObjective):
             hess = flat[m:].reshape(m, m) + l2 * gram
             return value, grad, hess
 
+        def phi(a, derivatives=True, value=True):
+            return evaluate(a, derivatives, value)
+
+        # The slopes alone (the curvature comes in the same compute).  Through
+        # ``evaluate``: an attribute of ``phi`` calling ``phi`` would be a
+        # reference cycle, keeping the persisted data alive until the next
+        # garbage collection.
+        phi.slope = lambda a: evaluate(a, value=False)[1]
         return phi
 
     # -- curvature bounds: the parent's, from the moments; power steps fused --

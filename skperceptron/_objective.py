@@ -78,19 +78,10 @@ class BCEObjective:
     _blocks = None
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
-        self.X = X
-        self.Y = Y
-        self.sw = sw
         self.xp = namespace(X, Y, sw)
         self.device = None if self.xp is np else device_of(Y)
-        self.l2 = float(l2)
-        self.fit_intercept = bool(fit_intercept)
         # Y may be int8 (NumPy); the weights have the data's floating dtype.
-        self.dtype = sw.dtype
-        self.n_samples, self.n_features = X.shape
-        self.n_outputs = Y.shape[1]
-        self.n_matvec = 0
-        self.n_rmatvec = 0
+        self._set_data(X, Y, sw, l2, fit_intercept, sw.dtype)
         self._sw_col = sw[:, None]
         self._passes = self._blocks = None
         if self.xp is np:
@@ -115,7 +106,22 @@ class BCEObjective:
             # Reused by every pass over the raw predictions.
             self._swY = self._sw_col * Y
             self._sign = 2 * Y - 1
+        self._center(center)
+
+    def _set_data(self, X, Y, sw, l2, fit_intercept, dtype):
+        """The attributes every objective has (subclasses included)."""
+        self.X, self.Y, self.sw = X, Y, sw
+        self.l2 = float(l2)
+        self.fit_intercept = bool(fit_intercept)
+        self.dtype = dtype
+        self.n_samples, self.n_features = X.shape
+        self.n_outputs = Y.shape[1]
+        self.n_matvec = 0
+        self.n_rmatvec = 0
         self._moments = None
+
+    def _center(self, center):
+        """The weighted column means of the centred coordinates, if any."""
         self.mean = None
         if center and self.fit_intercept:
             self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
@@ -159,11 +165,18 @@ class BCEObjective:
         """Adjoint of :meth:`matvec`: ``(R.T @ X_centred, R.sum(0))``."""
         self.n_rmatvec += 1
         grad_W = self._blocks.rmatmul(R) if self._blocks else rmatmul(self.X, R)
+        return self._adjoint(grad_W, self.xp.sum(R, axis=0))
+
+    def _adjoint(self, RX, R_sums):
+        """``(R.T @ X, R.sum(0))`` to the adjoint of :meth:`matvec`: no intercept
+        gradient without an intercept, the rank-one centring correction with
+        centred coordinates."""
         xp = self.xp
-        grad_c = xp.sum(R, axis=0) if self.fit_intercept else xp.zeros_like(R[0, :])
+        if not self.fit_intercept:
+            return RX, xp.zeros_like(R_sums)
         if self.mean is not None:
-            grad_W -= outer(xp, grad_c, self.mean)
-        return grad_W, grad_c
+            RX -= outer(xp, R_sums, self.mean)
+        return RX, R_sums
 
     # -- values and gradients from cached raw predictions ----------------------
     def loss(self, raw):
@@ -225,20 +238,11 @@ class BCEObjective:
             # chunk of rows at a time, never as a whole (n, K) array.
             self.n_rmatvec += 1
             H = np.empty_like(raw) if curvature else None
-            grad_W, sums = self._blocks.residual_rmatmul(raw, self.Y, self.sw, H)
-            grad_c = sums.astype(self.dtype)
-            if not self.fit_intercept:
-                grad_c[:] = 0
-            elif self.mean is not None:
-                grad_W -= np.outer(grad_c, self.mean)
-            if self.l2:
-                grad_W += self.l2 * W
-            return grad_W, grad_c, H
-        if curvature:
-            R, H = self.residual(raw, curvature=True)
+            RX, sums = self._blocks.residual_rmatmul(raw, self.Y, self.sw, H)
+            grad_W, grad_c = self._adjoint(RX, sums.astype(self.dtype))
         else:
-            R, H = self.residual(raw), None
-        grad_W, grad_c = self.rmatvec(R)
+            R, H = self.residual(raw, curvature=True) if curvature else (self.residual(raw), None)
+            grad_W, grad_c = self.rmatvec(R)
         if self.l2:
             grad_W += self.l2 * W
         return grad_W, grad_c, H

@@ -142,6 +142,16 @@ class ProximalGradientSolver:
         slope = slope() if callable(slope) else slope
         return math.isfinite(slope) and slope <= 0
 
+    def _converged(self, n_iter, F, step, crit, F0, loss_curve, flat, *gradient_and_metric):
+        """The stopping rule, ``crit <= tol`` and :meth:`_small_gap`; with
+        ``verbose``, the progress line of the iteration first."""
+        if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
+            print(
+                f"iter {n_iter:5d}  objective {F:.10g}  max|grad| {crit:.3e}  step {step:.3e}",
+                flush=True,
+            )
+        return crit <= self.tol and self._small_gap(F0, loss_curve, flat, *gradient_and_metric)
+
     def _small_gap(self, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c):
         """Whether the objective looks within ``tol`` (relative) of its minimum.
 
@@ -351,14 +361,8 @@ class ProximalGradientSolver:
         while True:
             grad_W, grad_c, H = obj.gradient(W, raw, curvature=True)
             crit = self._criterion(W, grad_W, grad_c)
-            if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
-                print(
-                    f"iter {n_iter:5d}  objective {F:.10g}  "
-                    f"max|grad| {crit:.3e}  step {step:.3e}",
-                    flush=True,
-                )
-            if crit <= self.tol and self._small_gap(
-                F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+            if self._converged(
+                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
             ):
                 reason = "converged"
                 break
@@ -489,14 +493,8 @@ class ProximalGradientSolver:
             Fy = self._total(Wy, rawy) if beta > 0 else F
             crit = self._criterion(Wy, grad_W, grad_c)
 
-            if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
-                print(
-                    f"iter {n_iter:5d}  objective {F:.10g}  "
-                    f"max|grad| {crit:.3e}  step {step:.3e}",
-                    flush=True,
-                )
-            if crit <= self.tol and self._small_gap(
-                F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+            if self._converged(
+                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
             ):
                 if beta == 0:
                     reason = "converged"
@@ -573,9 +571,7 @@ class ProximalGradientSolver:
 
 def _ray_slope(phi, a):
     """``d/ds phi(s a)`` at ``s = 1``: the slope along the ray through ``a``."""
-    slope = getattr(phi, "slope", None)
-    grad = slope(a) if slope is not None else phi(a, value=False)[1]
-    return float(grad @ a)
+    return float(phi.slope(a) @ a)
 
 
 def _newton_step(hess, grad):
