@@ -228,7 +228,7 @@ def test_mlp_without_hidden_layer_alpha_is_alpha_S(standardized_cancer):
     ours = _tight(alpha=alpha).fit(X, y)
     mlp = MLPClassifier(
         hidden_layer_sizes=(), alpha=alpha * X.shape[0], solver="lbfgs", tol=1e-12,
-        max_iter=20_000,
+        max_iter=20_000, random_state=0,
     ).fit(X, y)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
     np.testing.assert_allclose(ours.intercept_, mlp.intercepts_[0], atol=1e-3)
@@ -243,7 +243,7 @@ def test_mlp_weighted_alpha_is_alpha_times_sum_of_weights(standardized_cancer, r
     ours = _tight(alpha=alpha).fit(X, y, sample_weight=sample_weight)
     mlp = MLPClassifier(
         hidden_layer_sizes=(), alpha=alpha * sample_weight.sum(), solver="lbfgs",
-        tol=1e-12, max_iter=20_000,
+        tol=1e-12, max_iter=20_000, random_state=0,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
 
@@ -253,9 +253,12 @@ def test_mlp_multilabel_is_the_same_problem():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-2
     ours = _tight(alpha=alpha).fit(X, Y)
+    # Seeded: MLP's lbfgs stops near, not at, the optimum (within 1.4e-4 in
+    # coef_ over 40 seeds), how near depending on its random start; unseeded,
+    # this test failed once in a dozen runs of the suite here.
     mlp = MLPClassifier(
         hidden_layer_sizes=(), alpha=alpha * X.shape[0], solver="lbfgs", tol=1e-12,
-        max_iter=20_000,
+        max_iter=20_000, random_state=0,
     ).fit(X, Y)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
     np.testing.assert_allclose(ours.predict_proba(X), mlp.predict_proba(X), atol=1e-4)
