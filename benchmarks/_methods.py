@@ -98,6 +98,17 @@ def _mlp(solver):
     return make
 
 
+def _no_hessian(dataset):
+    q = dataset.n_features + 1
+    if q > 513:
+        return (
+            f"preconditioner='hessian' would hold the {q:,} x {q:,} Hessian "
+            f"({q * q * 8 / 2**20:,.0f} MiB) and a dense sample of {8 * q:,} rows; "
+            "'auto' takes the diagonal here"
+        )
+    return None
+
+
 def _no_newton_cholesky(dataset):
     if dataset.sparse:
         p = dataset.n_features
@@ -111,7 +122,24 @@ def _no_newton_cholesky(dataset):
 METHODS = {
     m.name: m
     for m in [
-        Method("ours", "defaults (nesterov, diagonal, tol=1e-4)", _ours("nesterov", "diagonal"), "ours"),
+        Method("ours", "defaults (nesterov, auto, tol=1e-4)", _ours("nesterov", "auto"), "ours"),
+        Method(
+            "ours-nesterov-diagonal",
+            "solver=nesterov, preconditioner=diagonal",
+            _ours("nesterov", "diagonal"),
+            "ours",
+            caps={"large": 300, "small": 500, "quick": 200},
+            memory_max_iter=20,
+        ),
+        Method(
+            "ours-gd-hessian",
+            "solver=gd, preconditioner=hessian",
+            _ours("gd", "hessian"),
+            "ours",
+            caps={"large": 300, "small": 500, "quick": 200},
+            memory_max_iter=20,
+            skip=_no_hessian,
+        ),
         Method(
             "ours-nesterov-none",
             "solver=nesterov, preconditioner=None",

@@ -319,7 +319,7 @@ def _chunks(length, n_items, item_bytes, chunk_bytes=_CHUNK_BYTES):
         yield slice(start, min(start + step, length))
 
 
-def _accumulation_dtype(xp, device):
+def accumulation_dtype(xp, device):
     """float64 where the device has it (not on some GPUs), else float32."""
     kinds = xp.__array_namespace_info__().dtypes(kind="real floating", device=device)
     return xp.float64 if "float64" in kinds else xp.float32
@@ -328,7 +328,7 @@ def _accumulation_dtype(xp, device):
 def _column_moments_xp(xp, X, sw):
     """:func:`column_moments` in the namespace of X, read back as float64."""
     device = device_of(X)
-    dtype = _accumulation_dtype(xp, device)
+    dtype = accumulation_dtype(xp, device)
     sw = xp.astype(sw, dtype)
     n_samples, n_features = X.shape
     mean = xp.zeros(n_features, dtype=dtype, device=device)

@@ -256,6 +256,15 @@ class DaskBCEObjective(BCEObjective):
             self._moments = flat[:p], flat[p:]
         return self._moments
 
+    def sample_rows(self, a, rows):
+        """Rows ``rows`` of ``X``, ``sw`` or raw predictions as a float64 NumPy
+        array on the client: one small ``compute``."""
+        self.n_compute += 1
+        block = a[rows].compute()
+        if hasattr(block, "toarray"):
+            block = block.toarray()
+        return np.array(block, dtype=np.float64)
+
     def matvec(self, W, c):
         """``X @ W.T + shift``, persisted on the workers: one pass over X."""
         import dask.array as da
@@ -799,7 +808,7 @@ def fit(estimator, X, y, sample_weight=None):
         sw,
         l2=estimator.alpha * (1 - estimator.l1_ratio),
         fit_intercept=estimator.fit_intercept,
-        center=estimator.preconditioner == "diagonal",
+        center=estimator.preconditioner is not None,
     )
     # The validation weights are full-length, zero off the held-out rows, and
     # persisted: the monitor's validation loss is one reduction.  The starting

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ._backend import (
+    accumulation_dtype,
     asarray,
     column_moments,
     copy,
@@ -146,6 +147,17 @@ class BCEObjective:
         if self._moments is None:
             self._moments = column_moments(self.X, self.sw)
         return self._moments
+
+    def sample_rows(self, a, rows):
+        """Rows ``rows`` (sorted NumPy indices) of ``X``, ``sw`` or raw predictions,
+        dense, in ``xp`` on its device, in float64 where the device has it."""
+        if is_sparse(a):
+            return a[rows].toarray().astype(np.float64)
+        if self.xp is np:
+            return np.array(a[rows], dtype=np.float64)
+        xp = self.xp
+        index = from_host(xp, rows, xp.int64, self.device)
+        return xp.astype(xp.take(a, index, axis=0), accumulation_dtype(xp, self.device))
 
     def forget_moments(self):
         """Drop the cached column moments (two float64 p-vectors) once the metric

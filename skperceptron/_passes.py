@@ -39,6 +39,8 @@ _MIN_THREADED_NNZ = 2**18
 _pool = None
 _pool_lock = threading.Lock()
 _controller = None
+# Matrix-matrix products below this many flops stay on the fit's one BLAS thread.
+_MIN_THREADED_FLOPS = 2**26
 
 
 def available_threads():
@@ -452,3 +454,12 @@ def single_threaded_blas(active):
     if not active or _controller is None:
         return contextlib.nullcontext()
     return _controller.limit(limits=1, user_api="blas")
+
+
+def blas_threads(n_threads, n_flops):
+    """A context in which the BLAS may use ``n_threads`` threads (read before
+    :func:`single_threaded_blas` set it to one) for ``n_flops`` of matrix-matrix
+    work; small work stays on one thread."""
+    if n_threads <= 1 or n_flops < _MIN_THREADED_FLOPS or _controller is None:
+        return contextlib.nullcontext()
+    return _controller.limit(limits=n_threads, user_api="blas")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._backend import all_finite, eps, max_abs, norm, ones, outer, to_host, vdot
+from ._metric import DiagonalMetric, quadratic
 from ._passes import single_threaded_blas
 
 # Armijo's sufficient-decrease constant and the number of halvings before the
@@ -59,8 +60,10 @@ class ProximalGradientSolver:
        b. gradient of ``f`` at ``y``: one ``rmatvec``;
        c. check convergence: ``max |gradient mapping| <= tol`` (unit step,
           Euclidean metric, original coordinates, intercepts included);
-       d. direction ``d = prox_t(y - t D^{-1} grad) - y`` in the metric ``D``
-          and its raw predictions ``X d``: one ``matvec``;
+       d. direction ``d = prox_t(y - t M^{-1} grad) - y`` in the metric ``M``
+          (see ``_metric``: diagonal, or the Hessian of a row sample, then
+          refactored first if its curvature weights have moved) and its raw
+          predictions ``X d``: one ``matvec``;
        e. line search along ``raw_y + s X d``, no product: Armijo halving, then
           (no L1 part) up to two safeguarded Newton steps on the 1-D smooth
           function, which give the best step along ``d``;
@@ -152,7 +155,7 @@ class ProximalGradientSolver:
             )
         return crit <= self.tol and self._small_gap(F0, loss_curve, flat, *gradient_and_metric)
 
-    def _small_gap(self, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c):
+    def _small_gap(self, F0, loss_curve, flat, grad_W, grad_c, metric):
         """Whether the objective looks within ``tol`` (relative) of its minimum.
 
         ``max |gradient mapping| <= tol`` does not bound the gap: with sparse
@@ -165,7 +168,7 @@ class ProximalGradientSolver:
         - no strict decrease in the last iteration (``flat``): nothing more to
           gain in this dtype;
         - before two iterations (a start or a warm start):
-          ``0.5 g' D^-1 g <= 0.01 tol |J|`` (the metric's estimate of the
+          ``0.5 g' M^-1 g <= 0.01 tol |J|`` (the metric's estimate of the
           decrease still available, 0.3 to 6 x |J| from a cold start);
         - otherwise Aitken's extrapolation of the objective values: with
           ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
@@ -184,11 +187,7 @@ class ProximalGradientSolver:
         scale = self.tol * abs(F)
         m = max(1, k // _GAP_WINDOW)
         if k < 2 * m:
-            xp = self.objective.xp
-            qW, qc = to_host(
-                xp, [vdot(xp, grad_W * inv_W, grad_W), vdot(xp, grad_c * inv_c, grad_c)]
-            )
-            q = 0.5 * float(qW + qc)
+            q = 0.5 * quadratic(metric, grad_W, grad_c, self.objective.xp)
             return q <= _FIRST_FRACTION * scale
         d1 = history[k - 2 * m] - history[k - m]
         d2 = history[k - m] - F
@@ -334,7 +333,7 @@ class ProximalGradientSolver:
             return None, F
         return a, value
 
-    def _solve_planar(self, W, c, inv_W, inv_c):
+    def _solve_planar(self, W, c, metric):
         """Momentum with both weights optimized: the accelerated solver without L1.
 
         Each iteration minimizes over the plane ``x + a d + b (x - x_prev)``
@@ -350,6 +349,7 @@ class ProximalGradientSolver:
         obj = self.objective
         xp = obj.xp
         raw = obj.matvec(W, c)
+        metric.refresh(raw)
         F = F0 = obj.value(W, raw)
         resolved = _RESOLVED * eps(xp, obj.dtype)
         best_crit = math.inf
@@ -362,14 +362,16 @@ class ProximalGradientSolver:
             grad_W, grad_c, H = obj.gradient(W, raw, curvature=True)
             crit = self._criterion(W, grad_W, grad_c)
             if self._converged(
-                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, metric
             ):
                 reason = "converged"
                 break
             if n_iter >= self.max_iter:
                 break
-            dW = -step * grad_W * inv_W
-            dc = -step * grad_c * inv_c
+            if metric.refresh(raw):
+                step = 1.0
+            dW, dc = metric.direction(grad_W, grad_c)
+            dW, dc = -step * dW, -step * dc
             draw = obj.matvec(dW, dc)
             dWs, dcs, draws = [dW], [dc], [draw]
             if last is not None:
@@ -456,20 +458,24 @@ class ProximalGradientSolver:
     def _solve(self, W, c):
         obj, pen = self.objective, self.penalty
         xp, dtype = obj.xp, obj.dtype
-        # Only the inverse of the metric is used from here on.
         metric, self.metric = self.metric, None
-        if metric is None:
-            inv_W = ones(xp, obj.n_features, dtype, obj.device)
-            inv_c = ones(xp, obj.n_outputs, dtype, obj.device)
-        else:
-            inv_W, inv_c = (1 / m for m in metric)
-            metric = None
-        if not obj.fit_intercept:
-            inv_c = xp.zeros_like(inv_c)
+        if metric is None or isinstance(metric, tuple):
+            # Only the inverse of a diagonal metric is used from here on.
+            if metric is None:
+                inv_W = ones(xp, obj.n_features, dtype, obj.device)
+                inv_c = ones(xp, obj.n_outputs, dtype, obj.device)
+            else:
+                inv_W, inv_c = (1 / m for m in metric)
+            if not obj.fit_intercept:
+                inv_c = xp.zeros_like(inv_c)
+            metric = DiagonalMetric(inv_W, inv_c)
+        if pen and not isinstance(metric, DiagonalMetric):
+            raise ValueError("the L1 part's proximal step needs a diagonal metric")
         if self.accelerated and self.line_search and not pen:
-            return self._solve_planar(W, c, inv_W, inv_c)
+            return self._solve_planar(W, c, metric)
 
         raw = obj.matvec(W, c)
+        metric.refresh(raw)
         F = F0 = self._total(W, raw)
         step = self.step
         loss_curve, norm_curve = [], []
@@ -494,7 +500,7 @@ class ProximalGradientSolver:
             crit = self._criterion(Wy, grad_W, grad_c)
 
             if self._converged(
-                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, inv_W, inv_c
+                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, metric
             ):
                 if beta == 0:
                     reason = "converged"
@@ -509,10 +515,12 @@ class ProximalGradientSolver:
             if n_iter >= self.max_iter:
                 break
 
-            dW = -step * grad_W * inv_W
+            if metric.refresh(rawy):
+                step = 1.0
+            dW, dc = metric.direction(grad_W, grad_c)
+            dW, dc = -step * dW, -step * dc
             if pen:
-                dW = pen.prox(Wy + dW, step * inv_W) - Wy
-            dc = -step * grad_c * inv_c
+                dW = pen.prox(Wy + dW, step * metric.inv_W) - Wy
             draw = obj.matvec(dW, dc)
             s, F_new, n_halvings = self._search(Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw)
             if s == 0.0:

@@ -8,6 +8,7 @@ support needs ``SCIPY_ARRAY_API=1`` before SciPy is imported: tests/conftest.py
 sets it.
 """
 
+import math
 import os
 import warnings
 
@@ -280,7 +281,9 @@ def test_no_array_of_n_samples_comes_to_the_host(params, monkeypatch):
     # so a fit that runs there converts nothing implicitly; explicit reads to
     # the host all go through one function, watched here: none may carry
     # anything n_samples long (X, Y, the weights, raw predictions,
-    # residuals), and there are a few per iteration.
+    # residuals), and there are a few per iteration.  The largest allowed are
+    # the (K, p + 1, p + 1) Hessians of the row sample (preconditioner
+    # "hessian", picked by "auto" here) and the (2, p) column moments.
     xp, device = library("array_api_strict", "device1")
     X, y = make_classification(n_samples=500, n_features=20, random_state=0)
     shapes = []
@@ -299,7 +302,13 @@ def test_no_array_of_n_samples_comes_to_the_host(params, monkeypatch):
     assert clf.n_iter_ < X.shape[0]
     n_labels_for_the_split = int(bool(params.get("early_stopping")))
     assert sum(shape[:1] == (X.shape[0],) for shape in shapes) == n_labels_for_the_split
-    assert all(len(shape) <= 1 or shape == (2, X.shape[1]) for shape in shapes)
+    # Not 1-D: (n_iter,) stacks of scalars.
+    blocks = [shape for shape in shapes if len(shape) > 1]
+    hessian = clf.preconditioner_ == "hessian"
+    assert max(math.prod(shape) for shape in blocks) == (
+        (X.shape[1] + 1) ** 2 if hessian else 2 * X.shape[1]
+    )
+    assert hessian == (params.get("l1_ratio", 0) == 0 and params.get("line_search", True))
     assert len(shapes) <= 16 * (clf.n_iter_ + 2)
 
 

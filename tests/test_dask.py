@@ -18,6 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
+from skperceptron._metric import HessianMetric
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -152,6 +153,7 @@ def test_early_stopping_split_is_drawn_on_the_workers(client, kind):
         n_iter_no_change=3,
         random_state=3,
         max_iter=200,
+        preconditioner="diagonal",  # long enough for the validation loss to turn
     )
     X, Xd, expected, got = _fit_both(kind, params)
     # It did stop early, on the same validation rows as the NumPy fit.
@@ -214,10 +216,14 @@ def test_dask_dataframe_with_unknown_chunk_sizes(client):
     assert not hasattr(again, "feature_names_in_")
 
 
-def test_x_is_read_once_and_only_small_results_come_back(client, tmp_path, monkeypatch):
+@pytest.mark.parametrize("preconditioner", ["diagonal", "auto"])
+def test_x_is_read_once_and_only_small_results_come_back(
+    client, tmp_path, monkeypatch, preconditioner
+):
     """The data is persisted once; each iteration reads the persisted chunks,
-    never recomputes them, and brings back only (K, p)-sized results."""
-    n_samples, n_chunks = 4000, 8
+    never recomputes them, and brings back only results whose size does not
+    grow with n_samples."""
+    n_samples, n_chunks = 8000, 8
     X, y = make_classification(n_samples, N_FEATURES, n_classes=3, n_informative=3,
                                n_redundant=0, random_state=0)
     X = StandardScaler().fit_transform(X)
@@ -240,7 +246,9 @@ def test_x_is_read_once_and_only_small_results_come_back(client, tmp_path, monke
     monkeypatch.setattr(dask.base, "compute", recording_compute)
     monkeypatch.setattr(dask, "compute", recording_compute)
     tasks = {}
-    for max_iter in (4, 8):
+    # The Hessian metric reaches float64 precision in about 8 iterations here.
+    iterations = (4, 8) if preconditioner == "diagonal" else (2, 4)
+    for max_iter in iterations:
         # A graph of its own per fit: the scheduler releases the previous
         # fit's persisted chunks asynchronously, and a second fit on the same
         # keys may find them still in memory and rightly read nothing.
@@ -250,18 +258,29 @@ def test_x_is_read_once_and_only_small_results_come_back(client, tmp_path, monke
         reads.write_text("")
         with distributed.get_task_stream(client) as stream:
             with pytest.warns(ConvergenceWarning):
-                clf = BCEPerceptronClassifier(alpha=1e-4, tol=0, max_iter=max_iter).fit(Xd, y)
+                clf = BCEPerceptronClassifier(
+                    alpha=1e-4, tol=0, max_iter=max_iter, preconditioner=preconditioner
+                ).fit(Xd, y)
         assert clf.n_iter_ == max_iter
         tasks[max_iter] = len(stream.data)
         # Persisted once per fit: each chunk computed once, however many passes.
         assert reads.read_text().count("read") == n_chunks
 
     assert clf.n_matvec_ + clf.n_rmatvec_ <= 2 * clf.n_iter_ + 3
-    # The largest result is the (K, p + 1) gradient, whatever n_samples.
-    assert max(sizes) == 3 * (N_FEATURES + 1)
+    if preconditioner == "diagonal":
+        # The largest result is the (K, p + 1) gradient, whatever n_samples.
+        assert max(sizes) == 3 * (N_FEATURES + 1)
+    else:
+        # The Hessian metric's row sample comes to the client once, and its
+        # raw predictions once per iteration: at most max(2048, 8 (p + 1))
+        # rows, whatever n_samples (2,048 of 8,000 here).
+        m = HessianMetric.sample_size(n_samples, N_FEATURES + 1)
+        assert clf.preconditioner_ == "hessian" and m < n_samples
+        assert sorted(set(sizes))[-2:] == [m * 3, m * N_FEATURES]
     # Tasks per iteration: one per chunk for each reduction or persisted
     # combination (about 7.5 per chunk here), the same in every iteration.
-    per_iteration = (tasks[8] - tasks[4]) / 4
+    first, last = iterations
+    per_iteration = (tasks[last] - tasks[first]) / (last - first)
     assert 0 < per_iteration <= 10 * n_chunks + 10
 
 

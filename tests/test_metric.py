@@ -1,0 +1,328 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The Hessian metric: its matrix against the exact Hessian, its row sample,
+when it is refactored, what "auto" picks, and fits that use it."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from scipy.special import expit
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from skperceptron import BCEPerceptronClassifier
+from skperceptron._metric import HessianMetric, _inverse
+from skperceptron._objective import BCEObjective
+
+
+def objective_for(X, Y, sw, l2=0.1, fit_intercept=True):
+    return BCEObjective(X, Y, sw / sw.sum(), l2=l2, fit_intercept=fit_intercept, center=True)
+
+
+def problem(n=300, p=5, K=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * rng.uniform(0.1, 10, p) + rng.uniform(-5, 5, p)
+    Y = (rng.random((n, K)) < 0.4).astype(float)
+    sw = rng.uniform(0.2, 2.0, n)
+    return X, Y, sw
+
+
+def gradient_at(objective, W, c):
+    grad_W, grad_c, _ = objective.gradient(W, objective.matvec(W, c))
+    return np.hstack([grad_W, grad_c[:, None]])
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_metric_is_the_hessian_on_all_rows(fit_intercept):
+    """With every row sampled, M_k is the exact Hessian of J for unit k: checked
+    against central differences of the gradient, column by column."""
+    X, Y, sw = problem()
+    obj = objective_for(X, Y, sw, fit_intercept=fit_intercept)
+    rng = np.random.default_rng(1)
+    W, c = rng.standard_normal((3, 5)) * 0.1, rng.standard_normal(3)
+    metric = HessianMetric.create(obj)
+    assert len(metric.rows) == len(X)  # small data: every row
+    assert metric.refresh(obj.matvec(W, c))
+    q = 5 + fit_intercept
+    eps = 1e-6
+    for k in range(3):
+        H = np.empty((q, q))
+        for j in range(q):
+            dW, dc = np.zeros((3, 5)), np.zeros(3)
+            if j < 5:
+                dW[k, j] = eps
+            else:
+                dc[k] = eps
+            diff = gradient_at(obj, W + dW, c + dc) - gradient_at(obj, W - dW, c - dc)
+            H[:, j] = (diff[k] / (2 * eps))[:q]
+        # M^-1 applied to unit vectors gives the inverse of the metric.
+        G_W, G_c = np.zeros((3, 5)), np.zeros(3)
+        inverse = np.empty((q, q))
+        for j in range(q):
+            G_W[:], G_c[:] = 0, 0
+            if j < 5:
+                G_W[k, j] = 1
+            else:
+                G_c[k] = 1
+            d_W, d_c = metric.direction(G_W, G_c)
+            inverse[:, j] = np.append(d_W[k], d_c[k])[:q]
+        assert_allclose(inverse @ H, np.eye(q), atol=1e-6)
+
+
+def test_metric_matches_an_independent_formula_with_weights():
+    """``M_k = [X - m, 1]' diag(s sigma'(v_k)) [X - m, 1] / S + l2 I_W``, written
+    out here from scratch, sample weights included."""
+    X, Y, sw = problem(K=2, seed=3)
+    obj = objective_for(X, Y, sw, l2=0.05)
+    W, c = np.full((2, 5), 0.05), np.array([0.3, -0.2])
+    metric = HessianMetric.create(obj)
+    metric.refresh(obj.matvec(W, c))
+    mean = sw @ X / sw.sum()
+    A = np.hstack([X - mean, np.ones((len(X), 1))])
+    raw = (X - mean) @ W.T + c
+    g = np.random.default_rng(0).standard_normal((2, 6))
+    d_W, d_c = metric.direction(g[:, :5], g[:, 5])
+    for k in range(2):
+        weights = sw / sw.sum() * expit(raw[:, k]) * expit(-raw[:, k])
+        M = A.T @ (A * weights[:, None])
+        M[:5, :5] += 0.05 * np.eye(5)
+        assert_allclose(np.append(d_W[k], d_c[k]), np.linalg.solve(M, g[k]), rtol=1e-9)
+
+
+def test_refactored_only_when_and_where_the_curvature_moved():
+    X, Y, sw = problem(K=3)
+    obj = objective_for(X, Y, sw)
+    W, c = np.zeros((3, 5)), np.zeros(3)
+    metric = HessianMetric.create(obj)
+    raw = obj.matvec(W, c)
+    assert metric.refresh(raw) and metric.n_refresh == 1
+    before = metric.inverses.copy()
+    # A small move of every unit: nothing to refactor.
+    assert not metric.refresh(raw + 0.01)
+    # A large move of unit 1 only: unit 1 is refactored, 0 and 2 are kept.
+    moved = raw.copy()
+    moved[:, 1] += 3.0
+    assert metric.refresh(moved) and metric.n_refresh == 2
+    after = metric.inverses
+    assert_allclose(after[[0, 2]], before[[0, 2]], rtol=0, atol=0)
+    assert not np.allclose(after[1], before[1])
+    # The kept units are compared with the weights they were factored with.
+    assert not metric.refresh(moved)
+
+
+def rare_column_problem():
+    """6,000 rows, 10 features, the last one non-zero in 4 rows that the
+    evenly spaced sample of 2,048 misses."""
+    X, y = make_classification(6000, 10, n_informative=5, random_state=0)
+    X[:, -1] = 0.0
+    rows = HessianMetric.sample_size(6000, 11)
+    sampled = set(np.unique(np.linspace(0, 5999, rows).round().astype(int)).tolist())
+    rare = [i for i in range(1, 6000, 7) if i not in sampled][:4]
+    X[rare, -1] = 5.0
+    return X, y, sampled, rare
+
+
+def test_sample_that_misses_a_column_is_not_used():
+    X, y, sampled, rare = rare_column_problem()
+    assert not sampled & set(rare) and len(rare) == 4
+    sw = np.full(len(X), 1 / len(X))
+    obj = BCEObjective(X, y[:, None].astype(float), sw, l2=1e-4, fit_intercept=True, center=True)
+    assert HessianMetric.create(obj) is None
+    assert len(HessianMetric.create(obj, all_rows=True).rows) == len(X)
+    # Without the rare column, the sample of 2,048 rows is used.
+    obj = BCEObjective(X[:, :-1], y[:, None].astype(float), sw, l2=1e-4, fit_intercept=True)
+    assert len(HessianMetric.create(obj).rows) == HessianMetric.sample_size(6000, 10) < 6000
+
+    assert BCEPerceptronClassifier().fit(X, y).preconditioner_ == "diagonal"
+    assert BCEPerceptronClassifier().fit(X[:, :-1], y).preconditioner_ == "hessian"
+
+
+def test_inverse_of_badly_scaled_and_singular_matrices():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((50, 4)) * 10.0 ** np.array([-3, -1, 1, 3])
+    M = A.T @ A
+    # Scales of 1e-6 to 1e6 on the diagonal: accurate all the same.
+    assert_allclose(_inverse(M) @ M, np.eye(4), atol=1e-9)
+    # A redundant column without penalty: singular; the smallest ridge that
+    # Cholesky accepts keeps the inverse finite, symmetric positive definite,
+    # and (unit scales) exact on the range of M, where gradients lie.
+    for scales in ([0, 0, 0, 0], [-3, -1, 1, 3]):
+        A = rng.standard_normal((50, 4)) * 10.0 ** np.array(scales)
+        A = np.hstack([A, A[:, :1] + A[:, 1:2]])
+        M = A.T @ A
+        inverse = _inverse(M)
+        assert np.all(np.isfinite(inverse))
+        assert_allclose(inverse, inverse.T, rtol=1e-10)
+        assert np.linalg.eigvalsh((inverse + inverse.T) / 2).min() > 0
+    A = rng.standard_normal((50, 4))
+    A = np.hstack([A, A[:, :1] + A[:, 1:2]])
+    M = A.T @ A
+    g = M @ rng.standard_normal(5)
+    # Rounding in the null direction, amplified by 1/ridge, costs 1e-4 here.
+    assert_allclose(M @ (_inverse(M) @ g), g, rtol=1e-3, atol=1e-6 * np.abs(g).max())
+
+
+# -- what "auto" picks, and what "hessian" refuses ----------------------------------
+@pytest.mark.parametrize(
+    "params, data, expected",
+    [
+        ({}, "dense", "hessian"),
+        ({"l1_ratio": 0.5}, "dense", "diagonal"),
+        ({"line_search": False}, "dense", "diagonal"),
+        ({}, "wide", "diagonal"),  # 600 features > 512
+        ({}, "sparse-wide", "diagonal"),
+        ({"preconditioner": "diagonal"}, "dense", "diagonal"),
+        ({"preconditioner": None}, "dense", None),
+    ],
+)
+def test_auto_picks(params, data, expected):
+    rng = np.random.default_rng(0)
+    if data == "dense":
+        X, y = make_classification(400, 8, random_state=0)
+    elif data == "wide":
+        X, y = rng.standard_normal((700, 600)), np.arange(700) % 2
+    else:
+        X = sp.random(700, 2000, density=0.01, format="csr", random_state=0)
+        y = np.arange(700) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BCEPerceptronClassifier(alpha=1e-2, **params).fit(X, y)
+    assert clf.preconditioner_ == expected
+
+
+@pytest.mark.parametrize(
+    "x_megabytes, expected", [(1.0, "diagonal"), (150.0, "diagonal"), (250.0, "hessian")]
+)
+def test_auto_keeps_the_sample_within_a_tenth_of_x(x_megabytes, expected):
+    """400 features: the row sample and its weighted copy take 16 x 3,208 x 401
+    bytes (20.6 MB, over the 16 MiB that are always allowed), so "auto" wants X
+    of at least 206 MB.  Checked on the rule itself, with stand-ins for X."""
+    from types import SimpleNamespace
+
+    from skperceptron._classifier import _HESSIAN_FREE_BYTES
+
+    n, p = 100_000, 400
+    assert 16 * HessianMetric.sample_size(n, p + 1) * (p + 1) > _HESSIAN_FREE_BYTES
+    objective = SimpleNamespace(
+        n_samples=n,
+        n_features=p,
+        n_outputs=1,
+        fit_intercept=True,
+        X=SimpleNamespace(nbytes=int(x_megabytes * 1e6), shape=(n, p)),
+    )
+    assert BCEPerceptronClassifier()._metric_kind(objective) == expected
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"l1_ratio": 0.5}, "needs line_search=True and no L1 part"),
+        ({"line_search": False}, "needs line_search=True and no L1 part"),
+    ],
+)
+def test_hessian_refuses(params, match):
+    X, y = make_classification(100, 5, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        BCEPerceptronClassifier(preconditioner="hessian", **params).fit(X, y)
+
+
+def test_hessian_refuses_what_would_not_fit_in_memory():
+    X = sp.random(100, 20_000, density=0.001, format="csr", random_state=0)
+    y = np.arange(100) % 2
+    with pytest.raises(ValueError, match="20001 x 20001"):
+        BCEPerceptronClassifier(preconditioner="hessian").fit(X, y)
+
+
+# -- fits --------------------------------------------------------------------------
+def redundant_ill_scaled(n=3000, p=40, seed=1):
+    """Columns scaled by 10**U[-3, 3], a fifth of them exact combinations of
+    others: what a diagonal metric cannot fix."""
+    X, y = make_classification(
+        n, p, n_informative=p // 4, n_redundant=p // 5, flip_y=0.02, random_state=seed
+    )
+    X *= 10.0 ** np.random.default_rng(seed).uniform(-3, 3, p)
+    return X, y
+
+
+def test_hessian_fixes_redundant_ill_scaled_columns():
+    """Iterations to a relative gap of 1e-6: a handful against hundreds."""
+    X, y = redundant_ill_scaled()
+    reference = BCEPerceptronClassifier(tol=1e-10, max_iter=500, preconditioner="hessian")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        J_star = reference.fit(X, y).objective(X, y)
+    iterations = {}
+    for preconditioner in ("hessian", "diagonal"):
+        for k in range(1, 2001):
+            clf = BCEPerceptronClassifier(tol=0, max_iter=k, preconditioner=preconditioner)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X, y)
+            if (clf.objective(X, y) - J_star) / J_star <= 1e-6:
+                iterations[preconditioner] = k
+                break
+            if k >= 20:
+                break  # the diagonal metric: more than 20 is enough to know
+    assert iterations["hessian"] <= 12
+    assert "diagonal" not in iterations
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_hessian_fit_equals_logistic_regression(kind):
+    """The oracle: LogisticRegression (one-vs-rest for several classes) at a
+    tight tolerance on the same objective, sample weights included."""
+    n_classes = 2 if kind == "binary" else 3
+    X, y = make_classification(
+        400, 8, n_informative=5, n_classes=n_classes, n_clusters_per_class=1, random_state=0
+    )
+    X = X * 10.0 ** np.linspace(-2, 2, 8) + 50.0  # unscaled, not centred
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    alpha = 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = BCEPerceptronClassifier(alpha=alpha, tol=1e-10, preconditioner="hessian")
+        clf.fit(X, y, sample_weight=sw)
+    assert clf.n_iter_ < 60
+    C = 1.0 / (alpha * sw.sum())
+    for k in range(1 if kind == "binary" else n_classes):
+        target = y == (1 if kind == "binary" else k)
+        lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000, solver="newton-cholesky")
+        lr.fit(X, target, sample_weight=sw)
+        assert_allclose(clf.coef_[k], lr.coef_[0], rtol=1e-6, atol=1e-9)
+        assert_allclose(clf.intercept_[k], lr.intercept_[0], rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_without_penalty_on_redundant_columns():
+    """alpha = 0 and duplicated columns: a singular Hessian, no NaN, no warning,
+    and predictions equal to those on the deduplicated data."""
+    X, y = make_classification(500, 6, n_informative=4, n_redundant=0, flip_y=0.2, random_state=0)
+    doubled = np.hstack([X, X[:, :2]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = BCEPerceptronClassifier(alpha=0, tol=1e-8, preconditioner="hessian").fit(doubled, y)
+        base = BCEPerceptronClassifier(alpha=0, tol=1e-8, preconditioner="hessian").fit(X, y)
+    assert np.all(np.isfinite(clf.coef_))
+    assert_allclose(clf.decision_function(doubled), base.decision_function(X), atol=1e-5)
+
+
+def test_hessian_float32_stays_float32():
+    X, y = make_classification(300, 6, random_state=0)
+    clf = BCEPerceptronClassifier(preconditioner="hessian").fit(X.astype(np.float32), y)
+    ref = BCEPerceptronClassifier(preconditioner="hessian").fit(X, y)
+    assert clf.coef_.dtype == np.float32 and clf.intercept_.dtype == np.float32
+    assert_allclose(clf.coef_, ref.coef_, atol=2e-3)
+
+
+def test_hessian_iterates_are_scale_invariant_without_penalty(breast_cancer):
+    X, y = breast_cancer
+    scales = 10.0 ** np.linspace(-3, 3, X.shape[1])
+    params = dict(alpha=0, max_iter=6, preconditioner="hessian")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = BCEPerceptronClassifier(**params).fit(X, y)
+        rescaled = BCEPerceptronClassifier(**params).fit(X * scales, y)
+    assert_allclose(plain.loss_curve_, rescaled.loss_curve_, rtol=1e-8)
+    assert_allclose(plain.coef_, rescaled.coef_ * scales, rtol=1e-5)
