@@ -10,7 +10,7 @@ feature tolerates is far too small for the others (see "The mathematics",
 third mistake).  :class:`~skperceptron.BCEPerceptronClassifier` reproduces that
 loop exactly with ``solver="gd", preconditioner=None, line_search=False`` and
 a float ``learning_rate``; its defaults (``learning_rate="auto"``, a line
-search, a diagonal preconditioner and Nesterov acceleration) need no tuning.
+search, a preconditioner and momentum) need no tuning.
 
 The data are scikit-learn's breast-cancer measurements, unscaled: the column
 standard deviations range from about 0.003 to 500.

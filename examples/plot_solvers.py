@@ -1,16 +1,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """
 =====================================================================
-Plain gradient descent, Nesterov, and the diagonal preconditioner
+Plain gradient descent, Nesterov, and the preconditioners
 =====================================================================
 
 The two switches that decide how fast a fit converges are ``solver``
 (``"gd"``: gradient descent; ``"nesterov"``: accelerated) and
 ``preconditioner`` (``None``: one step for all coordinates; ``"diagonal"``: a
-step per coordinate from its curvature bound, which also centres the features
-implicitly).  All four combinations use the line search, so none diverges;
-every iteration costs the same two products with ``X``, so iterations are a
-fair unit of work.
+step per coordinate from its curvature bound; ``"hessian"``: a Newton-type
+step with the Hessian of a row sample, which ``"auto"``, the default, picks
+here; both also centre the features implicitly).  All combinations use the
+line search, so none diverges; every iteration costs the same two products
+with ``X`` (the Hessian adds its refreshes, about one product's worth each on
+this data), so iterations are a fair unit of work.
 
 The curves show the distance to the optimum, ``J - J*``, on unscaled and on
 standardized features.
@@ -37,7 +39,8 @@ configurations = {
     ("gd", None): "gd",
     ("gd", "diagonal"): "gd + diagonal",
     ("nesterov", None): "nesterov",
-    ("nesterov", "diagonal"): "nesterov + diagonal (default)",
+    ("nesterov", "diagonal"): "nesterov + diagonal",
+    ("nesterov", "hessian"): "nesterov + hessian (default)",
 }
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
@@ -60,12 +63,15 @@ axes[1].legend()
 fig.tight_layout()
 
 # %%
-# Without the preconditioner, neither solver gets near the optimum of the
+# Without a preconditioner, neither solver gets near the optimum of the
 # unscaled problem in 500 iterations: the one step must suit a column of scale
-# 500 and one of scale 0.003.  With it, gradient descent makes steady progress
-# and Nesterov converges.  On standardized features the preconditioner matters
+# 500 and one of scale 0.003.  With the diagonal one, gradient descent makes
+# steady progress and Nesterov converges; on standardized features it matters
 # less (the columns already have equal variance) and acceleration does most of
-# the work.  (Curves stop at ``1e-13``: the optimum to float64 precision.)
+# the work.  The Hessian also undoes the correlations between the columns (the
+# breast-cancer measurements are strongly correlated: radius, perimeter and
+# area), and converges in about ten iterations on both versions of the data.
+# (Curves stop at ``1e-13``: the optimum to float64 precision.)
 #
 # The same curves through :class:`~skperceptron.LossCurveDisplay`, which draws
 # ``loss_curve_`` itself (the objective ``J``, not its distance to ``J*``):

@@ -120,8 +120,8 @@ plt.show()
 # Full-batch methods converge to many digits; SGD's noisy steps stall at a
 # distance from the optimum that only more epochs (and a decaying step)
 # reduce.  When the columns span four orders of magnitude, L-BFGS needs many
-# more iterations, while the diagonal preconditioner keeps
-# BCEPerceptronClassifier's cost close to that of the standardized problem;
+# more iterations, while the preconditioner (here the Hessian of a row sample)
+# keeps BCEPerceptronClassifier's cost close to that of the standardized problem;
 # Newton's method (newton-cholesky, which forms and factors the
 # ``n_features x n_features`` Hessian at each iteration) is insensitive to the
 # scaling altogether, and cheap here because there are only 50 features.
