@@ -126,8 +126,11 @@ class HessianMetric:
             if not np.all((ratio >= 1 / factor) & (ratio <= factor)):
                 return None
         if objective.fit_intercept:
-            ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
-            A = xp.concat([A, ones], axis=1)
+            if xp is np:  # np.concat and the device keyword need NumPy 2
+                A = np.hstack([A, np.ones((len(rows), 1))])
+            else:
+                ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
+                A = xp.concat([A, ones], axis=1)
         return cls(objective, rows, A, weights)
 
     def refresh(self, raw):
@@ -199,20 +202,27 @@ def _inverse(M):
     ``S^-1 (S^-1 M S^-1 + r I)^-1 S^-1`` with ``S = sqrt(diag M)``: the
     scaling takes the columns' scales (10^-3 to 10^3 on the ill-scaled set)
     out of the conditioning, and ``r`` is the smallest ridge, from 0 and then
-    1e-12 up, for which Cholesky accepts the scaled matrix (redundant columns
-    without a penalty leave ``M`` singular)."""
+    1e-12 up by factors of 100, for which Cholesky accepts the scaled matrix
+    and its inverse is finite (redundant columns without a penalty leave ``M``
+    singular).  Should none up to 1e10 do (non-finite entries), the inverse
+    of the diagonal."""
     d = np.sqrt(np.maximum(np.diag(M), 0.0))
-    d[d == 0] = 1.0
+    d[~(d > 0)] = 1.0
     C = M / d[:, None] / d[None, :]
     identity = np.eye(len(M))
+    inverse = identity
     ridge = 0.0
-    while True:
+    for _ in range(13):
         try:
-            np.linalg.cholesky(C + ridge * identity)
-            break
+            shifted = C + ridge * identity
+            np.linalg.cholesky(shifted)
+            candidate = np.linalg.inv(shifted)
+            if np.all(np.isfinite(candidate)):
+                inverse = candidate
+                break
         except np.linalg.LinAlgError:
-            ridge = 1e-12 if ridge == 0 else 100 * ridge
-    inverse = np.linalg.inv(C + ridge * identity)
+            pass
+        ridge = 1e-12 if ridge == 0 else 100 * ridge
     # A metric must be symmetric; inv's rounding is not, quite.
     inverse = 0.5 * (inverse + inverse.T)
     inverse /= d[:, None]

@@ -165,6 +165,23 @@ def test_inverse_of_badly_scaled_and_singular_matrices():
     assert_allclose(M @ (_inverse(M) @ g), g, rtol=1e-3, atol=1e-6 * np.abs(g).max())
 
 
+def test_inverse_falls_back_to_the_diagonal():
+    M = np.array([[4.0, np.nan], [np.nan, 1.0]])
+    assert_allclose(_inverse(M), np.diag([0.25, 1.0]))
+
+
+def test_two_samples_without_penalty():
+    """Found by the property test on the oldest NumPy: rank 2 in a 3 x 3
+    Hessian (two features and the intercept), which Cholesky accepted and
+    ``inv`` then found singular."""
+    X = np.array([[12.573022, -13.210486], [64.04227, 10.490012]], dtype=np.float32)
+    y = np.array([False, True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # separable
+        clf = BCEPerceptronClassifier(alpha=0.0, preconditioner="hessian").fit(X, y)
+    assert np.all(np.isfinite(clf.coef_)) and (clf.predict(X) == y).all()
+
+
 # -- what "auto" picks, and what "hessian" refuses ----------------------------------
 @pytest.mark.parametrize(
     "params, data, expected",
