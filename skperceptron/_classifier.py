@@ -117,9 +117,10 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         The metric the steps are taken in, ``d = -step M^-1 grad J``.
         ``"hessian"``: ``M`` is the Hessian of ``J`` for each output unit,
         estimated on evenly spaced rows (all rows up to ``2 max(2048, 8 (p +
-        1))``, else ``max(2048, 8 (p + 1))`` of them), factored by Cholesky
-        on the host in float64, and refactored whenever the curvature weights
-        ``sigma'(raw)`` of those rows have moved by more than 10%: a Newton-type
+        1))``, else ``max(2048, 8 (p + 1))`` of them), inverted (in float64
+        where the device has it, eigenvalues floored at 1e-12 of the largest
+        after a diagonal scaling) and refreshed for the units whose curvature
+        weights ``sigma'(raw)`` on those rows have moved by more than 25%: a Newton-type
         step that undoes scales, correlations and redundant columns at once
         (9 iterations instead of 455 on the ill-scaled benchmark set).  It needs
         the line search and no L1 part; if the evenly spaced rows misrepresent

@@ -18,7 +18,17 @@ is the exact gradient.  A poor metric costs iterations, never accuracy.
 
 import numpy as np
 
-from ._backend import expit, from_host, to_host, to_numpy, vdot, zeros
+from ._backend import (
+    all_finite,
+    astype,
+    device_of,
+    expit,
+    from_host,
+    to_host,
+    to_numpy,
+    vdot,
+    zeros,
+)
 from ._passes import blas_threads
 
 # Rows in the Hessian's sample: all rows up to twice this size, else the larger
@@ -35,6 +45,9 @@ _SAMPLE_VARIANCE_FACTOR = 4.0
 # sum since the last factorization (for some unit k): early on, every
 # iteration; near the optimum, where they no longer move, never.
 _REFRESH_CHANGE = 0.25
+# Eigenvalues of the scaled Hessian below this fraction of the largest are
+# raised to it: rounding (1e-16) then gains at most a factor 1e12.
+_EIGENVALUE_FLOOR = 1e-12
 
 
 class DiagonalMetric:
@@ -63,13 +76,14 @@ class HessianMetric:
     For unit ``k``: ``M_k = (1/s) sum_{i in S} w_i sigma'(v_ik) x_i x_i^T +
     l2 I_W`` over the sampled rows ``S`` of the (implicitly centred) ``[X, 1]``,
     with ``s`` the sample's total weight, so that it estimates the whole
-    Hessian (the objective's weights sum to 1).  The sample stays in the
-    objective's namespace and on its device (in float64 where the device has
-    it); each refresh brings back the K (q, q) matrices, ``q = p + 1``, and
-    inverts them on the host in float64 (Cholesky proves each positive
-    definite first).  All of it runs on NumPy's own BLAS: calls into SciPy's,
-    a second OpenBLAS with its own spinning threads, slowed every product of
-    a small fit (digits) by 5 to 40 times.  Built with :meth:`create`.
+    Hessian (the objective's weights sum to 1).  The sample, the K (q, q)
+    matrices (``q = p + 1``) and their inverses stay in the objective's
+    namespace and on its device, in float64 where the device has it (see
+    :func:`_inverse`); only the K numbers that decide a refresh come back,
+    once per iteration.
+    On NumPy all of it runs on NumPy's own BLAS: calls into SciPy's, a second
+    OpenBLAS with its own spinning threads, slowed every product of a small
+    fit (digits) by 5 to 40 times.  Built with :meth:`create`.
     """
 
     kind = "hessian"
@@ -79,8 +93,15 @@ class HessianMetric:
         self.rows = rows
         self.A = A  # (m, q): the sampled rows of [X - mean, 1]
         self.weights = weights  # (m, 1), summing to 1
-        self.inverses = None  # (K, q, q) float64
+        self.units = None  # K inverses (q, q), in A's dtype
+        self.inverses = None  # the same, stacked: (K, q, q)
         self.curvature = None  # (m, K) weights of the last refresh
+        # l2 on the diagonal of the coefficients' block, not the intercept's.
+        q = A.shape[1]
+        p = objective.n_features
+        penalty = np.zeros((q, q))
+        penalty[np.arange(p), np.arange(p)] = objective.l2
+        self.penalty = from_host(objective.xp, penalty, A.dtype, objective.device)
         self.n_refresh = 0
 
     @classmethod
@@ -141,8 +162,7 @@ class HessianMetric:
         h = expit(v, xp=xp) * expit(-v, xp=xp) * self.weights
         if self.curvature is None:
             units = list(range(obj.n_outputs))
-            q = self.A.shape[1]
-            self.inverses = np.empty((obj.n_outputs, q, q))
+            self.units = [None] * obj.n_outputs
         else:
             # The units are separate problems: refresh only those that moved.
             moved, before = to_numpy(
@@ -154,16 +174,17 @@ class HessianMetric:
             units = np.flatnonzero(moved > _REFRESH_CHANGE * before).tolist()
             if not units:
                 return False
-        p = obj.n_features
         m, q = self.A.shape
         # Inside the fit the BLAS runs on one thread (see _passes); these
         # products are matrix-matrix work that its threads do speed up.
         n_threads = obj._passes.n_threads if obj._passes is not None else 1
         with blas_threads(n_threads, m * q * q * len(units)):
-            grams = [self._gram(h, k) for k in units]
-        for k, M in zip(units, grams):
-            M[np.arange(p), np.arange(p)] += obj.l2
-            self.inverses[k] = _inverse(M)
+            for k in units:
+                # B' B with B = A sqrt(h_k): NumPy computes it with BLAS syrk
+                # (half the flops of a general product).
+                B = self.A * xp.sqrt(h[:, k : k + 1])
+                self.units[k] = _inverse(B.T @ B + self.penalty, xp)
+        self.inverses = xp.stack(self.units)
         if self.curvature is None or len(units) == obj.n_outputs:
             self.curvature = h
         else:
@@ -176,58 +197,48 @@ class HessianMetric:
         self.n_refresh += 1
         return True
 
-    def _gram(self, h, k):
-        """``A' diag(h[:, k]) A`` as float64 NumPy: ``B' B`` with ``B = A
-        sqrt(h_k)``, which NumPy computes with BLAS ``syrk`` (half the flops
-        of a general product)."""
-        xp = self.objective.xp
-        B = self.A * xp.sqrt(h[:, k : k + 1])
-        return np.array(to_numpy(xp, B.T @ B), dtype=np.float64)
-
     def direction(self, grad_W, grad_c):
         obj = self.objective
-        xp, p = obj.xp, obj.n_features
-        G = to_numpy(xp, grad_W).astype(np.float64)
+        xp, p, K = obj.xp, obj.n_features, obj.n_outputs
+        dtype = self.A.dtype
+        G = astype(xp, grad_W, dtype, copy=False)
         if obj.fit_intercept:
-            G = np.hstack([G, to_numpy(xp, grad_c).astype(np.float64)[:, None]])
-        D = np.matmul(self.inverses, G[:, :, None])[:, :, 0]
-        dW = from_host(xp, D[:, :p], obj.dtype, obj.device)
+            c = xp.reshape(astype(xp, grad_c, dtype, copy=False), (K, 1))
+            G = np.hstack([G, c]) if xp is np else xp.concat([G, c], axis=1)
+        D = xp.reshape(xp.matmul(self.inverses, xp.reshape(G, (K, G.shape[1], 1))), (K, -1))
+        dW = astype(xp, D[:, :p], obj.dtype)
         if obj.fit_intercept:
-            return dW, from_host(xp, D[:, p], obj.dtype, obj.device)
-        return dW, zeros(xp, obj.n_outputs, obj.dtype, obj.device)
+            return dW, astype(xp, D[:, p], obj.dtype)
+        return dW, zeros(xp, K, obj.dtype, obj.device)
 
 
-def _inverse(M):
-    """Inverse of the symmetric positive semi-definite ``M``, computed as
-    ``S^-1 (S^-1 M S^-1 + r I)^-1 S^-1`` with ``S = sqrt(diag M)``: the
-    scaling takes the columns' scales (10^-3 to 10^3 on the ill-scaled set)
-    out of the conditioning, and ``r`` is the smallest ridge, from 0 and then
-    1e-12 up by factors of 100, for which Cholesky accepts the scaled matrix
-    and its inverse is finite (redundant columns without a penalty leave ``M``
-    singular).  Should none up to 1e10 do (non-finite entries), the inverse
-    of the diagonal."""
-    d = np.sqrt(np.maximum(np.diag(M), 0.0))
-    d[~(d > 0)] = 1.0
-    C = M / d[:, None] / d[None, :]
-    identity = np.eye(len(M))
-    inverse = identity
-    ridge = 0.0
-    for _ in range(13):
-        try:
-            shifted = C + ridge * identity
-            np.linalg.cholesky(shifted)
-            candidate = np.linalg.inv(shifted)
-            if np.all(np.isfinite(candidate)):
-                inverse = candidate
-                break
-        except np.linalg.LinAlgError:
-            pass
-        ridge = 1e-12 if ridge == 0 else 100 * ridge
-    # A metric must be symmetric; inv's rounding is not, quite.
-    inverse = 0.5 * (inverse + inverse.T)
-    inverse /= d[:, None]
-    inverse /= d[None, :]
-    return inverse
+def _inverse(M, xp=np):
+    """Inverse of the symmetric positive semi-definite ``M`` (in ``xp``, on its
+    device), from the eigendecomposition of ``C = S^-1 M S^-1`` with ``S =
+    sqrt(diag M)``: ``S^-1 V diag(1 / max(lambda, f)) V' S^-1``.  The scaling
+    takes the columns' scales (10^-3 to 10^3 on the ill-scaled set) out of
+    the conditioning; the floor ``f = _EIGENVALUE_FLOOR lambda_max`` bounds
+    the inverse where ``M`` is singular or nearly so (redundant columns
+    without a penalty), where Cholesky would accept a pivot of rounding size
+    and its inverse (1e15 and more) amplify rounding into the direction.
+    Non-finite entries give the inverse of the diagonal."""
+    q = M.shape[0]
+    if xp is np:
+        identity = np.eye(q, dtype=M.dtype)
+        diagonal = np.diagonal(M)
+    else:
+        identity = xp.eye(q, dtype=M.dtype, device=device_of(M))
+        diagonal = xp.linalg.diagonal(M)
+    ones = xp.ones_like(diagonal)
+    d = xp.where(diagonal > 0, xp.sqrt(xp.where(diagonal > 0, diagonal, ones)), ones)
+    scale = xp.reshape(d, (q, 1)) * xp.reshape(d, (1, q))
+    if not all_finite(xp, M):
+        return identity / scale
+    values, vectors = xp.linalg.eigh(M / scale)
+    values = xp.maximum(values, _EIGENVALUE_FLOOR * xp.max(values))
+    inverse = (vectors / xp.reshape(values, (1, q))) @ vectors.T
+    # A metric must be symmetric; the product's rounding is not, quite.
+    return 0.5 * (inverse + inverse.T) / scale
 
 
 def quadratic(metric, grad_W, grad_c, xp):

@@ -146,9 +146,9 @@ def test_inverse_of_badly_scaled_and_singular_matrices():
     M = A.T @ A
     # Scales of 1e-6 to 1e6 on the diagonal: accurate all the same.
     assert_allclose(_inverse(M) @ M, np.eye(4), atol=1e-9)
-    # A redundant column without penalty: singular; the smallest ridge that
-    # Cholesky accepts keeps the inverse finite, symmetric positive definite,
-    # and (unit scales) exact on the range of M, where gradients lie.
+    # A redundant column without penalty: singular.  The floored spectrum
+    # keeps the inverse finite and symmetric positive definite, and exact on
+    # the range of M, where gradients lie.
     for scales in ([0, 0, 0, 0], [-3, -1, 1, 3]):
         A = rng.standard_normal((50, 4)) * 10.0 ** np.array(scales)
         A = np.hstack([A, A[:, :1] + A[:, 1:2]])
@@ -161,7 +161,7 @@ def test_inverse_of_badly_scaled_and_singular_matrices():
     A = np.hstack([A, A[:, :1] + A[:, 1:2]])
     M = A.T @ A
     g = M @ rng.standard_normal(5)
-    # Rounding in the null direction, amplified by 1/ridge, costs 1e-4 here.
+    # Rounding in the null direction, amplified by at most 1e12: 3e-5 here.
     assert_allclose(M @ (_inverse(M) @ g), g, rtol=1e-3, atol=1e-6 * np.abs(g).max())
 
 
