@@ -40,10 +40,10 @@ _SAMPLE_PER_COLUMN = 8
 # coordinate's curvature wrong by as much: "auto" then takes the diagonal
 # metric, an explicit "hessian" all rows.
 _SAMPLE_VARIANCE_FACTOR = 4.0
-# The Hessian is refactored at the current point when the curvature weights
-# w_i sigma'(v_ik) of the sample have moved by more than this fraction of their
-# sum since the last factorization (for some unit k): early on, every
-# iteration; near the optimum, where they no longer move, never.
+# Unit k's Hessian is refreshed at the current point when the curvature
+# weights w_i sigma'(v_ik) of the sample have moved by more than this fraction
+# of their sum since its last refresh: early on, every iteration; near the
+# optimum, where they no longer move, never.
 _REFRESH_CHANGE = 0.25
 # Eigenvalues of the scaled Hessian below this fraction of the largest are
 # raised to it: rounding (1e-16) then gains at most a factor 1e12.
@@ -123,23 +123,38 @@ class HessianMetric:
 
     @classmethod
     def _on_rows(cls, objective, m):
-        xp, n = objective.xp, objective.n_samples
+        xp, n, p = objective.xp, objective.n_samples, objective.n_features
+        q = p + objective.fit_intercept
         # Evenly spaced, not random: no random_state, the same rows for every
         # backend, and rows sorted by class are spread over all classes.
         rows = np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
-        A = objective.sample_rows(objective.X, rows)
         weights = objective.sample_rows(objective.sw, rows)
         (total,) = to_host(xp, [xp.sum(weights)])
         if not float(total) > 0:
             return None
         weights = xp.reshape(weights / float(total), (-1, 1))
         mean, second = objective.moments()
-        if objective.mean is not None:
-            A = A - from_host(xp, mean, A.dtype, objective.device)
+        centre = mean if objective.mean is not None else np.zeros(p)
+        if xp is np:
+            # Filled a block of rows at a time: no whole-sample temporaries
+            # (the sample is 3 MiB next to a 115 MiB float32 X).
+            A = np.empty((len(rows), q))
+            # A dask X: one compute for the whole sample.
+            lazy = hasattr(objective.X, "__dask_graph__")
+            for block in [slice(None)] if lazy else _blocks(len(rows), q):
+                A[block, :p] = objective.sample_rows(objective.X, rows[block])
+                A[block, :p] -= centre
+        else:
+            A = objective.sample_rows(objective.X, rows)
+            A = A - from_host(xp, centre, A.dtype, objective.device)
         if len(rows) < n:
-            sample_mean = xp.sum(weights * A, axis=0)
-            sample_var = xp.sum(weights * (A * A), axis=0) - sample_mean**2
-            sample_var = to_numpy(xp, sample_var).astype(np.float64)
+            sample_mean = zeros(xp, p, A.dtype, objective.device)
+            sample_second = zeros(xp, p, A.dtype, objective.device)
+            for block in _blocks(len(rows), q):
+                weighted = weights[block, :] * A[block, :p]
+                sample_mean += xp.sum(weighted, axis=0)
+                sample_second += xp.sum(weighted * A[block, :p], axis=0)
+            sample_var = to_numpy(xp, sample_second - sample_mean**2).astype(np.float64)
             var = second - mean**2 if objective.mean is not None else second
             informative = var > 1e-12 * np.maximum(second, 1e-300)
             ratio = sample_var[informative] / var[informative]
@@ -147,8 +162,8 @@ class HessianMetric:
             if not np.all((ratio >= 1 / factor) & (ratio <= factor)):
                 return None
         if objective.fit_intercept:
-            if xp is np:  # np.concat and the device keyword need NumPy 2
-                A = np.hstack([A, np.ones((len(rows), 1))])
+            if xp is np:
+                A[:, p] = 1.0
             else:
                 ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
                 A = xp.concat([A, ones], axis=1)
@@ -180,10 +195,14 @@ class HessianMetric:
         n_threads = obj._passes.n_threads if obj._passes is not None else 1
         with blas_threads(n_threads, m * q * q * len(units)):
             for k in units:
-                # B' B with B = A sqrt(h_k): NumPy computes it with BLAS syrk
-                # (half the flops of a general product).
-                B = self.A * xp.sqrt(h[:, k : k + 1])
-                self.units[k] = _inverse(B.T @ B + self.penalty, xp)
+                # Sum of B' B over blocks of rows, B = A sqrt(h_k): NumPy
+                # computes each with BLAS syrk (half the flops of a general
+                # product), and no temporary is as large as the sample.
+                M = self.penalty
+                for block in _blocks(m, q):
+                    B = self.A[block, :] * xp.sqrt(h[block, k : k + 1])
+                    M = M + B.T @ B
+                self.units[k] = _inverse(M, xp)
         self.inverses = xp.stack(self.units)
         if self.curvature is None or len(units) == obj.n_outputs:
             self.curvature = h
@@ -210,6 +229,12 @@ class HessianMetric:
         if obj.fit_intercept:
             return dW, astype(xp, D[:, p], obj.dtype)
         return dW, zeros(xp, K, obj.dtype, obj.device)
+
+
+def _blocks(n_rows, n_columns, entries=2**17):
+    """Slices of consecutive rows of about ``entries`` entries (1 MiB of float64)."""
+    step = max(1, entries // max(n_columns, 1))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
 def _inverse(M, xp=np):
