@@ -122,7 +122,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         after a diagonal scaling) and refreshed for the units whose curvature
         weights ``sigma'(raw)`` on those rows have moved by more than 25%: a Newton-type
         step that undoes scales, correlations and redundant columns at once
-        (9 iterations instead of 455 on the ill-scaled benchmark set).  It needs
+        (6 iterations instead of 455 on the ill-scaled benchmark set).  It needs
         the line search and no L1 part; if the evenly spaced rows misrepresent
         the variance of a column by more than a factor 4, all rows are used.
         ``"diagonal"``: steps in the metric of the per-coordinate curvature

@@ -9,7 +9,7 @@ separate, so their Hessian is block diagonal), estimated on a sample of rows
 (all of them up to ``2 max(2048, 8 (p + 1))``, else ``max(2048, 8 (p + 1))``
 evenly spaced ones): it also undoes correlated, redundant and badly scaled
 columns together, which a diagonal cannot (on the ill-scaled benchmark set:
-455 iterations to a gap of 1e-6 with the diagonal, 9 with the Hessian).
+455 iterations to a gap of 1e-6 with the diagonal, 6 with the Hessian).
 
 Only the sample enters the metric, so the solver's answer does not depend on
 it: every step is still searched on the exact objective and the stopping test
