@@ -46,14 +46,14 @@ from ._penalty import L1Penalty
 from ._solvers import ProximalGradientSolver
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
-# [X, 1] (its sample then has 8 rows per column: 4,100 x 513 float64 is 17 MB,
-# and a refresh costs about as much as 20 products with 100,000 rows of X) and
-# this many entries in the K factors; beyond, the diagonal.
+# [X, 1] (its sample then has 8 rows per column: 4,104 x 513 float64 is 17 MB,
+# and a refresh costs as many flops as 21 products with 100,000 rows of X) and
+# this many entries in the K inverses; beyond, the diagonal.
 _HESSIAN_MAX_COLUMNS = 513
 _HESSIAN_MAX_ENTRIES = 2**22
 # "auto" keeps the Hessian's row sample within a tenth of X's bytes, or within
 # this many bytes (small data: memory is no concern).
-_HESSIAN_FREE_BYTES = 2**24
+_HESSIAN_FREE_BYTES = 2**22
 # An explicit preconditioner="hessian" beyond this many float64 numbers (1 GiB)
 # in its factors or its row sample is refused rather than left to fail deep
 # in NumPy.
@@ -130,8 +130,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         (``D_b = 1/4`` for the intercepts), which makes the method insensitive
         to the scale of the features, not to their correlations.  ``"auto"``:
         ``"hessian"`` when there is no L1 part, the line search is on, ``p + 1
-        <= 513`` and ``K (p + 1)^2 <= 2^22``, and the row sample represents
-        every column (as above); otherwise ``"diagonal"``.  With an intercept,
+        <= 513``, ``K (p + 1)^2 <= 2^22``, the row sample (float64) takes at
+        most 4 MiB or a tenth of X's bytes, and it represents every column (as
+        above); otherwise ``"diagonal"``.  With an intercept,
         every preconditioner also centres the features implicitly (``x_ij -
         mean_j`` enters the two products as a rank-one correction, X is never
         copied), which removes the coupling between the intercept and
@@ -390,8 +391,8 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                 )
         if self.preconditioner != "auto":
             return self.preconditioner
-        # The row sample and its weighted copy, in float64.
-        sample_bytes = 16 * HessianMetric.sample_size(objective.n_samples, columns) * columns
+        # The row sample, in float64.
+        sample_bytes = 8 * HessianMetric.sample_size(objective.n_samples, columns) * columns
         if (
             l1
             or not self.line_search

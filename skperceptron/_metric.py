@@ -66,7 +66,7 @@ class DiagonalMetric:
 
     def refresh(self, raw):
         """Bring the metric to the point with raw predictions ``raw``: True when
-        it changed (the solver then restarts its step from 1)."""
+        it changed (the solver then restarts from its initial step)."""
         return False
 
 

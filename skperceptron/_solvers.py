@@ -369,7 +369,7 @@ class ProximalGradientSolver:
             if n_iter >= self.max_iter:
                 break
             if metric.refresh(raw):
-                step = 1.0
+                step = self.step  # a new metric: its own step again
             dW, dc = metric.direction(grad_W, grad_c)
             dW, dc = -step * dW, -step * dc
             draw = obj.matvec(dW, dc)
@@ -516,7 +516,7 @@ class ProximalGradientSolver:
                 break
 
             if metric.refresh(rawy):
-                step = 1.0
+                step = self.step
             dW, dc = metric.direction(grad_W, grad_c)
             dW, dc = -step * dW, -step * dc
             if pen:

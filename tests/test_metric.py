@@ -211,18 +211,18 @@ def test_auto_picks(params, data, expected):
 
 
 @pytest.mark.parametrize(
-    "x_megabytes, expected", [(1.0, "diagonal"), (150.0, "diagonal"), (250.0, "hessian")]
+    "x_megabytes, expected", [(1.0, "diagonal"), (100.0, "diagonal"), (110.0, "hessian")]
 )
 def test_auto_keeps_the_sample_within_a_tenth_of_x(x_megabytes, expected):
-    """400 features: the row sample and its weighted copy take 16 x 3,208 x 401
-    bytes (20.6 MB, over the 16 MiB that are always allowed), so "auto" wants X
-    of at least 206 MB.  Checked on the rule itself, with stand-ins for X."""
+    """400 features: the row sample takes 8 x 3,208 x 401 bytes (10.3 MB, over
+    the 4 MiB that are always allowed), so "auto" wants X of at least 103 MB.
+    Checked on the rule itself, with stand-ins for X."""
     from types import SimpleNamespace
 
     from skperceptron._classifier import _HESSIAN_FREE_BYTES
 
     n, p = 100_000, 400
-    assert 16 * HessianMetric.sample_size(n, p + 1) * (p + 1) > _HESSIAN_FREE_BYTES
+    assert 8 * HessianMetric.sample_size(n, p + 1) * (p + 1) > _HESSIAN_FREE_BYTES
     objective = SimpleNamespace(
         n_samples=n,
         n_features=p,
