@@ -343,3 +343,24 @@ def test_hessian_iterates_are_scale_invariant_without_penalty(breast_cancer):
         rescaled = BCEPerceptronClassifier(**params).fit(X * scales, y)
     assert_allclose(plain.loss_curve_, rescaled.loss_curve_, rtol=1e-8)
     assert_allclose(plain.coef_, rescaled.coef_ * scales, rtol=1e-5)
+
+
+def test_hessian_with_early_stopping_restores_the_best_iteration():
+    """The held-out rows stay in X with zero weight: they carry no weight in
+    the Hessian's sample either, and the best iteration is restored."""
+    X, y = make_classification(
+        600, 30, n_informative=5, flip_y=0.3, random_state=0
+    )
+    clf = BCEPerceptronClassifier(
+        alpha=0.0,
+        preconditioner="hessian",
+        early_stopping=True,
+        n_iter_no_change=2,
+        validation_fraction=0.3,
+        random_state=0,
+        max_iter=200,
+    ).fit(X, y)
+    curve = clf.validation_loss_curve_
+    assert clf.preconditioner_ == "hessian"
+    assert len(curve) == clf.n_iter_ and clf.best_iteration_ < clf.n_iter_
+    assert curve[clf.best_iteration_ - 1] == min(curve)
