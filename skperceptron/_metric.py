@@ -45,6 +45,9 @@ _SAMPLE_VARIANCE_FACTOR = 4.0
 # of their sum since its last refresh: early on, every iteration; near the
 # optimum, where they no longer move, never.
 _REFRESH_CHANGE = 0.25
+# As in the diagonal metric: every column's curvature is at least this
+# fraction of its uncentred second moment (over 4).
+_VARIANCE_FLOOR = 1e-10
 # Eigenvalues of the scaled Hessian below this fraction of the largest are
 # raised to it: rounding (1e-16) then gains at most a factor 1e12.
 _EIGENVALUE_FLOOR = 1e-12
@@ -88,7 +91,7 @@ class HessianMetric:
 
     kind = "hessian"
 
-    def __init__(self, objective, rows, A, weights):
+    def __init__(self, objective, rows, A, weights, second):
         self.objective = objective
         self.rows = rows
         self.A = A  # (m, q): the sampled rows of [X - mean, 1]
@@ -96,11 +99,14 @@ class HessianMetric:
         self.units = None  # K inverses (q, q), in A's dtype
         self.inverses = None  # the same, stacked: (K, q, q)
         self.curvature = None  # (m, K) weights of the last refresh
-        # l2 on the diagonal of the coefficients' block, not the intercept's.
+        # l2 on the diagonal of the coefficients' block, not the intercept's,
+        # and the diagonal metric's floor: a constant column, centred, keeps
+        # a rounding residue (1e-16) whose curvature (1e-32) would otherwise
+        # turn that residue of its gradient into a step of 1e16.
         q = A.shape[1]
         p = objective.n_features
         penalty = np.zeros((q, q))
-        penalty[np.arange(p), np.arange(p)] = objective.l2
+        penalty[np.arange(p), np.arange(p)] = objective.l2 + 0.25 * _VARIANCE_FLOOR * second
         self.penalty = from_host(objective.xp, penalty, A.dtype, objective.device)
         self.n_refresh = 0
 
@@ -167,7 +173,7 @@ class HessianMetric:
             else:
                 ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
                 A = xp.concat([A, ones], axis=1)
-        return cls(objective, rows, A, weights)
+        return cls(objective, rows, A, weights, second)
 
     def refresh(self, raw):
         obj = self.objective

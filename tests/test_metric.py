@@ -73,8 +73,9 @@ def test_metric_is_the_hessian_on_all_rows(fit_intercept):
 
 
 def test_metric_matches_an_independent_formula_with_weights():
-    """``M_k = [X - m, 1]' diag(s sigma'(v_k)) [X - m, 1] / S + l2 I_W``, written
-    out here from scratch, sample weights included."""
+    """``M_k = [X - m, 1]' diag(s sigma'(v_k)) [X - m, 1] / S + l2 I_W``, plus
+    the diagonal metric's floor ``1e-10 E[x^2] / 4`` on the coefficients,
+    written out here from scratch, sample weights included."""
     X, Y, sw = problem(K=2, seed=3)
     obj = objective_for(X, Y, sw, l2=0.05)
     W, c = np.full((2, 5), 0.05), np.array([0.3, -0.2])
@@ -88,7 +89,7 @@ def test_metric_matches_an_independent_formula_with_weights():
     for k in range(2):
         weights = sw / sw.sum() * expit(raw[:, k]) * expit(-raw[:, k])
         M = A.T @ (A * weights[:, None])
-        M[:5, :5] += 0.05 * np.eye(5)
+        M[:5, :5] += np.diag(0.05 + 0.25e-10 * (sw @ X**2) / sw.sum())
         assert_allclose(np.append(d_W[k], d_c[k]), np.linalg.solve(M, g[k]), rtol=1e-9)
 
 
@@ -364,3 +365,29 @@ def test_hessian_with_early_stopping_restores_the_best_iteration():
     assert clf.preconditioner_ == "hessian"
     assert len(curve) == clf.n_iter_ and clf.best_iteration_ < clf.n_iter_
     assert curve[clf.best_iteration_ - 1] == min(curve)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+def test_hessian_with_degenerate_columns(alpha):
+    """A zero column, a constant one and a scaled duplicate: a singular sample
+    Hessian (alpha = 0) or a nearly singular one, and the same optimum as the
+    diagonal metric's, without any warning."""
+    X, y = make_classification(400, 3, n_informative=3, n_redundant=0, flip_y=0.1,
+                               random_state=0)
+    X = np.hstack([X, np.zeros((400, 1)), np.full((400, 1), 5.0), 1e3 * X[:, :1]])
+    fits = {}
+    for preconditioner in ("hessian", "diagonal"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fits[preconditioner] = BCEPerceptronClassifier(
+                alpha=alpha, tol=1e-7, max_iter=5000, preconditioner=preconditioner
+            ).fit(X, y)
+    hessian, diagonal = fits["hessian"], fits["diagonal"]
+    assert np.all(np.isfinite(hessian.coef_))
+    assert abs(hessian.coef_[0, 3]) < 1e-12  # the zero column has no gradient, ever
+    assert hessian.n_iter_ < diagonal.n_iter_
+    assert_allclose(hessian.decision_function(X), diagonal.decision_function(X), atol=1e-5)
+    assert_allclose(hessian.objective(X, y), diagonal.objective(X, y), rtol=1e-10)
+    if alpha:  # strictly convex: the same coefficients (up to the diagonal
+        # metric's slow progress along the duplicate's direction: curvature alpha)
+        assert_allclose(hessian.coef_, diagonal.coef_, rtol=1e-5, atol=1e-6)
