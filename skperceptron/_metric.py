@@ -58,7 +58,6 @@ class DiagonalMetric:
     the objective's namespace (``inv_c`` zero without an intercept)."""
 
     kind = "diagonal"
-    n_refresh = 0
 
     def __init__(self, inv_W, inv_c):
         self.inv_W, self.inv_c = inv_W, inv_c
@@ -79,7 +78,8 @@ class HessianMetric:
     For unit ``k``: ``M_k = (1/s) sum_{i in S} w_i sigma'(v_ik) x_i x_i^T +
     l2 I_W`` over the sampled rows ``S`` of the (implicitly centred) ``[X, 1]``,
     with ``s`` the sample's total weight, so that it estimates the whole
-    Hessian (the objective's weights sum to 1).  The sample, the K (q, q)
+    Hessian (the objective's weights sum to 1), plus the diagonal metric's
+    curvature floor on the coefficients (``_VARIANCE_FLOOR``).  The sample, the K (q, q)
     matrices (``q = p + 1``) and their inverses stay in the objective's
     namespace and on its device, in float64 where the device has it (see
     :func:`_inverse`); only the K numbers that decide a refresh come back,
@@ -213,7 +213,7 @@ class HessianMetric:
         if self.curvature is None or len(units) == obj.n_outputs:
             self.curvature = h
         else:
-            # Each unit keeps the weights it was last factored with.
+            # Each unit keeps the weights of its last refresh.
             mask = np.zeros(obj.n_outputs, dtype=bool)
             mask[units] = True
             if xp is not np:
