@@ -311,7 +311,7 @@ def rmatmul(X, R):
     return R.T @ X
 
 
-def _chunks(length, n_items, item_bytes, chunk_bytes=_CHUNK_BYTES):
+def row_chunks(length, n_items, item_bytes, chunk_bytes=_CHUNK_BYTES):
     """Slices of ``range(length)`` holding about ``chunk_bytes`` of data each."""
     per_index = max(1.0, n_items * item_bytes / max(1, length))
     step = max(1, int(chunk_bytes // per_index))
@@ -334,7 +334,7 @@ def _column_moments_xp(xp, X, sw):
     mean = xp.zeros(n_features, dtype=dtype, device=device)
     second = xp.zeros(n_features, dtype=dtype, device=device)
     item_bytes = 8  # per entry of the float64 block
-    for rows in _chunks(n_samples, n_samples * n_features, item_bytes, _DEVICE_CHUNK_BYTES):
+    for rows in row_chunks(n_samples, n_samples * n_features, item_bytes, _DEVICE_CHUNK_BYTES):
         block = xp.astype(X[rows, :], dtype)
         w = sw[rows]
         mean += w @ block

@@ -224,6 +224,8 @@ class DaskBCEObjective(BCEObjective):
     # The solver's own arithmetic (on W, c and the results) is NumPy's.
     xp = np
     device = None
+    # The Hessian metric's row sample comes to the client in one compute.
+    _sample_chunk_bytes = None
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         # The parent's constructor precomputes NumPy products: set the same

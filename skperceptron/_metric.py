@@ -24,6 +24,7 @@ from ._backend import (
     device_of,
     expit,
     from_host,
+    row_chunks,
     to_host,
     to_numpy,
     vdot,
@@ -51,13 +52,13 @@ _VARIANCE_FLOOR = 1e-10
 # Eigenvalues of the scaled Hessian below this fraction of the largest are
 # raised to it: rounding (1e-16) then gains at most a factor 1e12.
 _EIGENVALUE_FLOOR = 1e-12
+# Blocks of rows of the sample are processed this many bytes at a time.
+_BLOCK_BYTES = 2**20
 
 
 class DiagonalMetric:
     """``M = diag(D_W, D_c)``; ``inv_W``, ``inv_c`` are its inverse, as arrays of
     the objective's namespace (``inv_c`` zero without an intercept)."""
-
-    kind = "diagonal"
 
     def __init__(self, inv_W, inv_c):
         self.inv_W, self.inv_c = inv_W, inv_c
@@ -88,8 +89,6 @@ class HessianMetric:
     OpenBLAS with its own spinning threads, slowed every product of a small
     fit (digits) by 5 to 40 times.  Built with :meth:`create`.
     """
-
-    kind = "hessian"
 
     def __init__(self, objective, rows, A, weights, second):
         self.objective = objective
@@ -141,22 +140,11 @@ class HessianMetric:
         weights = xp.reshape(weights / float(total), (-1, 1))
         mean, second = objective.moments()
         centre = mean if objective.mean is not None else np.zeros(p)
-        if xp is np:
-            # Filled a block of rows at a time: no whole-sample temporaries
-            # (the sample is 3 MiB next to a 115 MiB float32 X).
-            A = np.empty((len(rows), q))
-            # A dask X: one compute for the whole sample.
-            lazy = hasattr(objective.X, "__dask_graph__")
-            for block in [slice(None)] if lazy else _blocks(len(rows), q):
-                A[block, :p] = objective.sample_rows(objective.X, rows[block])
-                A[block, :p] -= centre
-        else:
-            A = objective.sample_rows(objective.X, rows)
-            A = A - from_host(xp, centre, A.dtype, objective.device)
+        A = objective.sample_design(rows, centre)
         if len(rows) < n:
             sample_mean = zeros(xp, p, A.dtype, objective.device)
             sample_second = zeros(xp, p, A.dtype, objective.device)
-            for block in _blocks(len(rows), q):
+            for block in row_chunks(len(rows), len(rows) * q, 8, _BLOCK_BYTES):
                 weighted = weights[block, :] * A[block, :p]
                 sample_mean += xp.sum(weighted, axis=0)
                 sample_second += xp.sum(weighted * A[block, :p], axis=0)
@@ -167,12 +155,6 @@ class HessianMetric:
             factor = _SAMPLE_VARIANCE_FACTOR
             if not np.all((ratio >= 1 / factor) & (ratio <= factor)):
                 return None
-        if objective.fit_intercept:
-            if xp is np:
-                A[:, p] = 1.0
-            else:
-                ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
-                A = xp.concat([A, ones], axis=1)
         return cls(objective, rows, A, weights, second)
 
     def refresh(self, raw):
@@ -205,7 +187,7 @@ class HessianMetric:
                 # computes each with BLAS syrk (half the flops of a general
                 # product), and no temporary is as large as the sample.
                 M = self.penalty
-                for block in _blocks(m, q):
+                for block in row_chunks(m, m * q, 8, _BLOCK_BYTES):
                     B = self.A[block, :] * xp.sqrt(h[block, k : k + 1])
                     M = M + B.T @ B
                 self.units[k] = _inverse(M, xp)
@@ -235,12 +217,6 @@ class HessianMetric:
         if obj.fit_intercept:
             return dW, astype(xp, D[:, p], obj.dtype)
         return dW, zeros(xp, K, obj.dtype, obj.device)
-
-
-def _blocks(n_rows, n_columns, entries=2**17):
-    """Slices of consecutive rows of about ``entries`` entries (1 MiB of float64)."""
-    step = max(1, entries // max(n_columns, 1))
-    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
 def _inverse(M, xp=np):

@@ -20,6 +20,7 @@ from ._backend import (
     namespace,
     outer,
     rmatmul,
+    row_chunks,
     to_host,
     to_numpy,
     vdot,
@@ -77,6 +78,9 @@ class BCEObjective:
     # The NumPy passes and threaded CSR products (see ``_passes``), if any.
     _passes = None
     _blocks = None
+    # sample_design fills its sample this many bytes of it at a time (None:
+    # at once), so that no temporary is as large as the sample.
+    _sample_chunk_bytes = 2**20
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         self.xp = namespace(X, Y, sw)
@@ -154,10 +158,32 @@ class BCEObjective:
         if is_sparse(a):
             return a[rows].toarray().astype(np.float64)
         if self.xp is np:
-            return np.array(a[rows], dtype=np.float64)
+            return np.asarray(a[rows], dtype=np.float64)
         xp = self.xp
         index = from_host(xp, rows, xp.int64, self.device)
         return xp.astype(xp.take(a, index, axis=0), accumulation_dtype(xp, self.device))
+
+    def sample_design(self, rows, centre):
+        """The rows ``rows`` of ``[X - centre, 1]`` (the ones column only with an
+        intercept), dense, as :meth:`sample_rows` gives them."""
+        xp, p = self.xp, self.n_features
+        if xp is not np:
+            A = self.sample_rows(self.X, rows)
+            A = A - from_host(xp, centre, A.dtype, self.device)
+            if not self.fit_intercept:
+                return A
+            ones = xp.ones((len(rows), 1), dtype=A.dtype, device=self.device)
+            return xp.concat([A, ones], axis=1)
+        A = np.empty((len(rows), p + self.fit_intercept))
+        if self._sample_chunk_bytes is None:
+            blocks = [slice(None)]
+        else:
+            blocks = row_chunks(len(rows), A.size, 8, self._sample_chunk_bytes)
+        for block in blocks:
+            A[block, :p] = self.sample_rows(self.X, rows[block])
+            A[block, :p] -= centre
+        A[:, p:] = 1.0
+        return A
 
     def forget_moments(self):
         """Drop the cached column moments (two float64 p-vectors) once the metric
