@@ -69,6 +69,20 @@ def _ours(solver, preconditioner):
     return make
 
 
+def _ours_variant(solver, preconditioner, skip=None):
+    """Ours with a non-default solver or preconditioner: capped on the large
+    sets, its memory traced over 20 iterations."""
+    return Method(
+        f"ours-{solver}-{str(preconditioner).lower()}",
+        f"solver={solver}, preconditioner={preconditioner}",
+        _ours(solver, preconditioner),
+        "ours",
+        caps={"large": 300, "small": 500, "quick": 200},
+        memory_max_iter=20,
+        skip=skip,
+    )
+
+
 def _logistic(solver, **fixed):
     def make(dataset, **overrides):
         estimator = LogisticRegression(
@@ -123,47 +137,11 @@ METHODS = {
     m.name: m
     for m in [
         Method("ours", "defaults (nesterov, auto, tol=1e-4)", _ours("nesterov", "auto"), "ours"),
-        Method(
-            "ours-nesterov-diagonal",
-            "solver=nesterov, preconditioner=diagonal",
-            _ours("nesterov", "diagonal"),
-            "ours",
-            caps={"large": 300, "small": 500, "quick": 200},
-            memory_max_iter=20,
-        ),
-        Method(
-            "ours-gd-hessian",
-            "solver=gd, preconditioner=hessian",
-            _ours("gd", "hessian"),
-            "ours",
-            caps={"large": 300, "small": 500, "quick": 200},
-            memory_max_iter=20,
-            skip=_no_hessian,
-        ),
-        Method(
-            "ours-nesterov-none",
-            "solver=nesterov, preconditioner=None",
-            _ours("nesterov", None),
-            "ours",
-            caps={"large": 300, "small": 500, "quick": 200},
-            memory_max_iter=20,
-        ),
-        Method(
-            "ours-gd-diagonal",
-            "solver=gd, preconditioner=diagonal",
-            _ours("gd", "diagonal"),
-            "ours",
-            caps={"large": 300, "small": 500, "quick": 200},
-            memory_max_iter=20,
-        ),
-        Method(
-            "ours-gd-none",
-            "solver=gd, preconditioner=None",
-            _ours("gd", None),
-            "ours",
-            caps={"large": 300, "small": 500, "quick": 200},
-            memory_max_iter=20,
-        ),
+        _ours_variant("nesterov", "diagonal"),
+        _ours_variant("gd", "hessian", skip=_no_hessian),
+        _ours_variant("nesterov", None),
+        _ours_variant("gd", "diagonal"),
+        _ours_variant("gd", None),
         Method("lbfgs", "LogisticRegression(solver='lbfgs'), defaults", _logistic("lbfgs"), "lbfgs"),
         Method(
             "newton-cholesky",
