@@ -488,7 +488,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
             metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
             callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
-            monitor.attach_callbacks(callback_ctx, X, y, metadata)
+            monitor.attach_callbacks(callback_ctx, X, y, metadata, W0, c0)
 
         solver = ProximalGradientSolver(
             objective,
@@ -740,16 +740,43 @@ class _Monitor:
         self.best_loss, self.bad_rounds = np.inf, 0
         self.ctx = None
 
-    def attach_callbacks(self, ctx, X, y, metadata):
+    def attach_callbacks(self, ctx, X, y, metadata, W0, c0):
+        """Open the first iteration's task at the starting point ``(W0, c0)``."""
         if not getattr(self.estimator, "_skl_callbacks", None):
             return
         self.ctx, self.X, self.y, self.metadata = ctx, X, y, metadata
-        self.iter_ctx = self._begin()
+        self.iter_ctx = self._begin(self._state(0, W0, c0))
 
-    def _begin(self):
+    def _state(self, n_iter, W, c):
+        """The fitted attributes after ``n_iter`` iterations, built on first use.
+
+        One copy serves the end hook of an iteration and the begin hook of the
+        next (the same state), and none is made when no callback asks for a
+        fitted estimator.
+        """
+        objective, cache = self.objective, {}
+
+        def attributes():
+            if not cache:
+                cache.update(
+                    coef_=copy(objective.xp, W),
+                    intercept_=objective.intercept_of(W, c),
+                    n_iter_=n_iter,
+                )
+            return dict(cache)
+
+        return attributes
+
+    def _begin(self, state):
+        # As LogisticRegression: the hook sees the estimator as if the fit had
+        # stopped at the start of this iteration.
         iter_ctx = self.ctx.subcontext(task_name="iteration")
         iter_ctx.call_on_fit_task_begin(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes=state,
         )
         return iter_ctx
 
@@ -775,25 +802,17 @@ class _Monitor:
             self.best_loss = min(self.best_loss, loss)
             stop = self.bad_rounds >= self.patience
         if self.ctx is not None:
-            objective = self.objective
-
-            def attributes():
-                return {
-                    "coef_": copy(objective.xp, W),
-                    "intercept_": objective.intercept_of(W, c),
-                    "n_iter_": n_iter,
-                }
-
+            state = self._state(n_iter, W, c)
             stop |= bool(
                 self.iter_ctx.call_on_fit_task_end(
                     estimator=self.estimator,
                     X=self.X,
                     y=self.y,
                     metadata=self.metadata,
-                    reconstruction_attributes=attributes,
+                    reconstruction_attributes=state,
                 )
             )
-            self.iter_ctx = self._begin()
+            self.iter_ctx = self._begin(state)
         return stop
 
 

@@ -3,12 +3,14 @@
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -26,6 +28,7 @@ class Recorder:
         self.setups = 0
         self.teardowns = 0
         self.begins = []
+        self.begin_states = []
         self.ends = []
 
     def setup(self, estimator, context):
@@ -34,8 +37,12 @@ class Recorder:
     def teardown(self, estimator, context):
         self.teardowns += 1
 
-    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None):
+    def on_fit_task_begin(
+        self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None
+    ):
         self.begins.append((context.task_name, context.task_id))
+        if context.task_name == "iteration":
+            self.begin_states.append(fitted_estimator)
 
     def on_fit_task_end(
         self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None
@@ -119,6 +126,47 @@ def test_iteration_callbacks(data, solver, l1_ratio):
 
     roots = [end for end in recorder.ends if end["depth"] == 0]
     assert len(roots) == 1 and roots[0]["task_name"] == "fit"
+
+
+@pytest.mark.parametrize("solver", ["nesterov", "gd"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_iteration_begin_sees_the_state_at_its_start(data, solver, l1_ratio):
+    """As LogisticRegression: the begin hook of iteration i (counted from 0)
+    gets the estimator after i iterations, the end hook's state of iteration
+    i - 1, which is a fit with max_iter=i."""
+    X, y = data
+    sample_weight = np.linspace(0.5, 1.5, len(y))
+    params = dict(solver=solver, l1_ratio=l1_ratio, alpha=1e-2, tol=1e-10, max_iter=4)
+    recorder = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BCEPerceptronClassifier(**params).set_callbacks(recorder)
+        clf.fit(X, y, sample_weight=sample_weight)
+    assert clf.n_iter_ == 4
+    begins = recorder.begin_states
+    ends = [end["fitted"] for end in recorder.iteration_ends()]
+    # One begin per iteration, and the one opened after the last (never run).
+    assert len(begins) == clf.n_iter_ + 1 == len(ends) + 1
+    assert all(begin is not None and begin is not clf for begin in begins)
+    assert [begin.n_iter_ for begin in begins] == list(range(clf.n_iter_ + 1))
+
+    # Iteration 0 starts at W = 0 and the weighted log-odds of the classes.
+    assert_array_equal(begins[0].coef_, np.zeros((1, X.shape[1])))
+    prior = sample_weight[y == 1].sum() / sample_weight.sum()
+    assert_allclose(begins[0].intercept_, [np.log(prior / (1 - prior))], rtol=1e-12)
+
+    for i in range(1, clf.n_iter_ + 1):
+        assert_array_equal(begins[i].coef_, ends[i - 1].coef_)
+        assert_array_equal(begins[i].intercept_, ends[i - 1].intercept_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for i in (1, 2, 4):
+            short = BCEPerceptronClassifier(**{**params, "max_iter": i})
+            short.fit(X, y, sample_weight=sample_weight)
+            assert_allclose(begins[i].coef_, short.coef_, rtol=1e-12, atol=1e-15)
+            assert_allclose(begins[i].intercept_, short.intercept_, rtol=1e-12, atol=1e-15)
+    # The begin state is usable, and its predictions are those of the fit so far.
+    assert_array_equal(begins[3].predict_proba(X), ends[2].predict_proba(X))
 
 
 @pytest.mark.parametrize("solver", ["nesterov", "gd"])
