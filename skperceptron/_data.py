@@ -29,7 +29,7 @@ def encode_targets(y):
     kind = type_of_target(y, input_name="y")
     if kind not in ("binary", "multiclass", "multilabel-indicator"):
         raise ValueError(
-            f"y is {kind!r}: BCEPerceptronClassifier fits binary, multiclass or "
+            f"y is {kind}: BCEPerceptronClassifier fits binary, multiclass or "
             "multilabel-indicator targets (wrap it in "
             "sklearn.multioutput.MultiOutputClassifier for multiclass-multioutput)."
         )
@@ -49,7 +49,7 @@ def encode_targets(y):
     classes = np.unique(y)
     if len(classes) < 2:
         raise ValueError(
-            f"y has only one class ({classes[0]!r}): a classifier needs samples "
+            f"y has only one class ({_label(classes[0])}): a classifier needs samples "
             "of at least 2 classes."
         )
     if len(classes) == 2:
@@ -57,6 +57,11 @@ def encode_targets(y):
     Y = np.zeros((len(y), len(classes)), dtype=np.int8)
     Y[np.arange(len(y)), np.searchsorted(classes, y)] = 1
     return classes, Y, "multiclass"
+
+
+def _label(value):
+    """A class label as a user wrote it: ``setosa``, ``1``, not ``np.str_('setosa')``."""
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def _encode_targets_xp(xp, y, kind):
@@ -70,7 +75,7 @@ def _encode_targets_xp(xp, y, kind):
     n_classes = classes.shape[0]
     if n_classes < 2:
         raise ValueError(
-            f"y has only one class ({to_numpy(xp, classes)[0]!r}): a classifier needs "
+            f"y has only one class ({_label(to_numpy(xp, classes)[0])}): a classifier needs "
             "samples of at least 2 classes."
         )
     index = xp.searchsorted(classes, y)
