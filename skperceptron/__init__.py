@@ -4,6 +4,6 @@
 from ._classifier import BCEPerceptronClassifier
 from ._plotting import LossCurveDisplay
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = ["BCEPerceptronClassifier", "LossCurveDisplay", "__version__"]
