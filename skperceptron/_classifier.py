@@ -71,10 +71,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     .. math::
 
-        J(W, b) = \frac{1}{S} \sum_i s_i \sum_k \mathrm{BCE}(y_{ik},
-                  \sigma(x_i \cdot w_k + b_k))
-                  + \frac{\alpha (1 - \rho)}{2} \|W\|_F^2
-                  + \alpha \rho \|W\|_1
+        J(W, b) &= \frac{1}{S} \sum_i s_i \sum_k
+                   \mathrm{BCE}\bigl(y_{ik}, \sigma(x_i \cdot w_k + b_k)\bigr) \\
+                &\quad + \frac{\alpha (1 - \rho)}{2} \|W\|_F^2 + \alpha \rho \|W\|_1
 
     with ``BCE(y, sigma(v)) = -(y log_expit(v) + (1 - y) log_expit(-v))``,
     ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i``,
@@ -101,43 +100,34 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         Whether to fit the intercepts ``b`` (never penalized).
 
     solver : {"nesterov", "gd"}, default="nesterov"
-        ``"gd"``: proximal gradient descent.  ``"nesterov"``: accelerated
-        gradient.  With an L1 part or ``line_search=False`` it is FISTA (the
-        momentum weight from Nesterov's schedule), kept monotone by
-        restarting the momentum whenever the objective would increase.
-        Without an L1 part and with the line search, both the step and the
-        momentum weight are chosen by Newton's method on the objective in the
-        plane spanned by the gradient step and the previous step (on cached
-        raw predictions, no extra product), which is preconditioned conjugate
-        gradients on a quadratic and needs fewer iterations than FISTA.
-        Both solvers read X twice per iteration (one ``X @ direction``, one
-        ``X.T @ residual``).
+        ``"nesterov"``: gradient steps with momentum, chosen afresh at each
+        iteration; it needs fewer iterations than ``"gd"`` at the same cost
+        per iteration (two passes over X), so keep it.  ``"gd"``: plain
+        (proximal) gradient descent, the textbook method, for comparisons and
+        teaching.  How each works: :doc:`/user_guide/training` ("Nesterov
+        acceleration with restart").
 
     preconditioner : {"auto", "hessian", "diagonal"} or None, default="auto"
-        The metric the steps are taken in, ``d = -step M^-1 grad J``.
-        ``"hessian"``: ``M`` is the Hessian of ``J`` for each output unit,
-        estimated on evenly spaced rows (all rows up to ``2 max(2048, 8 (p +
-        1))``, else ``max(2048, 8 (p + 1))`` of them), inverted (in float64
-        where the device has it, eigenvalues floored at 1e-12 of the largest
-        after a diagonal scaling) and refreshed for the units whose curvature
-        weights ``sigma'(raw)`` on those rows have moved by more than 25%: a Newton-type
-        step that undoes scales, correlations and redundant columns at once
-        (6 iterations instead of 455 on the ill-scaled benchmark set).  It needs
-        the line search and no L1 part; if the evenly spaced rows misrepresent
-        the variance of a column by more than a factor 4, all rows are used.
-        ``"diagonal"``: steps in the metric of the per-coordinate curvature
-        bounds ``D_j = (1/S) sum_i s_i x_ij^2 / 4 + alpha (1 - l1_ratio)``
-        (``D_b = 1/4`` for the intercepts), which makes the method insensitive
-        to the scale of the features, not to their correlations.  ``"auto"``:
-        ``"hessian"`` when there is no L1 part, the line search is on, ``p + 1
-        <= 513``, ``K (p + 1)^2 <= 2^22``, the row sample (float64) takes at
-        most 4 MiB or a tenth of X's bytes, and it represents every column (as
-        above); otherwise ``"diagonal"``.  With an intercept,
-        every preconditioner also centres the features implicitly (``x_ij -
-        mean_j`` enters the two products as a rank-one correction, X is never
-        copied), which removes the coupling between the intercept and
-        non-centred features.  ``None``: plain Euclidean steps, ``W <- W -
-        step * grad J``.  The choice is in ``preconditioner_``.
+        How the steps adapt to the scales and correlations of the features.
+        Keep ``"auto"``: it takes ``"hessian"`` where that applies and its
+        memory is small (no L1 part, ``line_search=True``, up to 512 features),
+        otherwise ``"diagonal"``; ``preconditioner_`` says which a fit used.
+
+        - ``"hessian"``: Newton-type steps from the curvature of a sample of
+          rows; they undo the scales and the correlations of the features,
+          and need the fewest iterations (6 where ``"diagonal"`` needs 455 on
+          the ill-scaled benchmark set).  Set it yourself for more than 512
+          features when ``n_outputs * (n_features + 1)**2`` float64 numbers
+          fit in memory.  It needs ``line_search=True`` and no L1 part.
+        - ``"diagonal"``: one step size per feature: insensitive to the
+          scales of the features, not to their correlations; costs
+          ``n_features`` numbers.  Used with an L1 part, without the line
+          search and for many features (sparse text data).
+        - ``None``: one step size for all features, the textbook method;
+          slow unless the features are standardized.
+
+        Details (sample size, refreshes, implicit centring, the rule of
+        ``"auto"``): :doc:`/user_guide/training`.
 
     learning_rate : "auto" or float, default="auto"
         The step size.  With ``preconditioner=None``, ``"auto"`` is ``1 / L``
@@ -196,8 +186,14 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         and classes match.
 
     verbose : int, default=0
-        ``1`` prints the iteration, the objective, ``max |gradient mapping|``
-        and the step every 10 iterations.
+        ``0``: silent.  ``1``: a line every 10 iterations and at the last one,
+        ``iter N  objective J  max|grad map| G  step S``, with ``G`` the
+        largest entry of the gradient mapping (the stopping criterion, equal
+        to the largest entry of the gradient without an L1 part) and ``S``
+        the step.  ``2`` (or more): that line at every iteration, and below
+        it one line per trial of the line search,
+        ``trial step T  objective J  accepted`` (or ``rejected``).  See
+        :doc:`/user_guide/monitoring` for this and the other ways to watch a fit.
 
     Attributes
     ----------
