@@ -28,6 +28,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     # Installs MathJax into _build/html/_static and points mathjax_path at it.
     "sphinx-mathjax-offline",
+    # CHANGELOG.md, included by changelog.rst.
+    "myst_parser",
 ]
 
 templates_path = ["_templates"]
@@ -36,9 +38,12 @@ root_doc = "index"
 
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
-# The class template lists the methods; numpydoc's own member tables would
-# link to pages that do not exist.
+# The class template (_templates/autosummary/class.rst) documents the methods
+# with ``:members:`` and ``:inherited-members: BaseEstimator`` (``score`` from
+# ClassifierMixin, ``set_callbacks``; not get_params, set_params and the
+# metadata-routing methods, which the template excludes).  No ``autodoc_default_options`` here: under Sphinx 9 its
+# ``"members": False`` overrode the template and the pages listed no method.
+# numpydoc's own member tables would link to pages that do not exist.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -58,8 +63,20 @@ def _quote_attribute_names_in_shapes(app, what, name, obj, options, lines):
             lines[index] = re.sub(r"(?<![`\w])(\w+_)(?=[,)\s])", r"``\1``", line)
 
 
+def _unlink_sklearn_references(app, what, name, obj, options, lines):
+    """Inherited scikit-learn docstrings (``score``, ``set_callbacks``) refer to
+    labels and glossary terms of scikit-learn's site, which this build does not
+    load (no intersphinx: nothing from the network).  Keep their text."""
+    if not getattr(obj, "__module__", "").startswith("sklearn"):
+        return
+    for index, line in enumerate(lines):
+        line = re.sub(r":(?:ref|term):`([^`<]+?)\s*<[^`>]+>`", r"\1", line)
+        lines[index] = re.sub(r":(?:ref|term):`([^`]+)`", r"\1", line)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _quote_attribute_names_in_shapes)
+    app.connect("autodoc-process-docstring", _unlink_sklearn_references)
 
 
 # -- sphinx-gallery ------------------------------------------------------------
@@ -98,4 +115,16 @@ html_theme_options = {
     "footer_end": [],
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# Pages without sub-pages get no left sidebar (it showed an empty "Section
+# Navigation"); the user guide's pages keep theirs.
+html_sidebars = {
+    "**": ["sidebar-nav-bs"],
+    "index": [],
+    "getting_started": [],
+    "scaling": [],
+    "api": [],
+    "changelog": [],
+}
+# A wide display equation scrolls within the column instead of being cut.
+html_static_path = ["_static"]
+html_css_files = ["skperceptron.css"]

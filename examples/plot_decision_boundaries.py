@@ -15,6 +15,7 @@ straight from the fitted estimator.
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.colors import ListedColormap
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.inspection import DecisionBoundaryDisplay
@@ -38,9 +39,10 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 
 display = DecisionBoundaryDisplay.from_estimator(
     binary, X_binary, response_method="predict_proba", cmap="RdBu_r", alpha=0.8, ax=axes[0],
-    vmin=0, vmax=1,
+    # Filled bands of 0.1 from 0 to 1: a probability's colorbar ends at 1.
+    levels=np.linspace(0, 1, 11),
 )
-fig.colorbar(display.surface_, ax=axes[0], label="P(class 1)")
+fig.colorbar(display.surface_, ax=axes[0], label="P(class 1)", ticks=np.linspace(0, 1, 6))
 DecisionBoundaryDisplay.from_estimator(
     binary, X_binary, response_method="decision_function", plot_method="contour",
     levels=[0], colors="k", ax=axes[0],
