@@ -563,11 +563,24 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                 "optimum is at infinity (||coef_|| keeps growing while the loss goes "
                 "to 0); set alpha > 0."
             )
+        elif result.stop_reason == "flat":
+            cause = (
+                f" The objective is flat to {objective.dtype} precision here: for 10 "
+                "iterations neither J nor the gradient test improved, and the last step's "
+                "predicted decrease was within rounding of J; tol="
+                f"{self.tol:g} is below what this dtype can resolve on this problem."
+            )
+        elif result.stop_reason == "stalled":
+            cause = (
+                " For 10 iterations neither J nor the gradient test improved, although "
+                "each step's model predicted a decrease beyond rounding: the "
+                "preconditioner misjudges the curvature here; try "
+                "preconditioner='hessian' (without an L1 part) or a larger tol."
+            )
         elif result.stop_reason == "line_search":
             cause = (
-                " The line search found no decrease: the objective is flat to "
-                f"{objective.dtype} precision here; tol={self.tol:g} may be below "
-                "what this dtype can resolve."
+                " The line search found no step that decreases the objective along "
+                "the preconditioned gradient (60 halvings)."
             )
         elif self.preconditioner is None and _scale_ratio(objective) > 1e4:
             cause = (

@@ -39,6 +39,21 @@ class L1Penalty:
         xp = namespace(W)
         return self.l1 * float(xp.sum(xp.abs(W)))
 
+    def left_slope(self, W, dW):
+        """``lim_{t -> 0-} (g(W + t dW) - g(W)) / t``: the slope of ``g`` at ``W``
+        along ``dW`` from behind, ``-l1 |dW_kj|`` where ``W_kj = 0``.
+
+        The objective ``f + g`` is convex along a ray, so its value at a trial
+        exceeds the start's by at most the trial's step times this slope plus
+        the smooth part's (the line search's test where values are within
+        rounding).
+        """
+        if not self.l1:
+            return 0.0
+        xp = namespace(W)
+        toward = xp.where(W > 0, dW, xp.where(W < 0, -dW, -xp.abs(dW)))
+        return self.l1 * float(xp.sum(toward))
+
     def prox(self, Z, step):
         if not self.l1:
             return Z

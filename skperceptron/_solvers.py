@@ -14,12 +14,16 @@ from ._passes import single_threaded_blas
 # line search gives up (2**-60 of the trial step is below any float's reach).
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 60
-# Iterations in a row without a strict decrease, or whose computed and
-# predicted decreases are both below _RESOLVED float epsilons of J while the
-# gradient test sets no new low (the objective flat to its float precision
-# while the coefficients still move), before giving up.
-_MAX_FLAT = 10
+# Where a trial's value is within _ROUNDING float epsilons of J, values cannot
+# decide; the slope at the trial then does, by Hager and Zhang's approximate
+# Armijo test with this constant (see ProximalGradientSolver._accept).
+_ROUNDING = 64
+_APPROXIMATE_ARMIJO = 0.1
+# A change of J counts as measured beyond _RESOLVED float epsilons of J; the fit
+# stops after _MAX_STALLED iterations in a row that neither measure a decrease
+# of J nor set a new low of the gradient test (see _Progress).
 _RESOLVED = 4
+_MAX_STALLED = 10
 # The gap test that stopping adds to max |gradient mapping| <= tol (see
 # ProximalGradientSolver._small_gap): the estimated remaining decrease must be
 # at most _GAP_FRACTION * tol * |J|, estimated over the last k // _GAP_WINDOW
@@ -41,11 +45,54 @@ class SolverResult:
     raw: np.ndarray
     n_iter: int
     converged: bool
-    stop_reason: str  # converged | max_iter | line_search | diverged | stopped
+    stop_reason: str  # converged | max_iter | flat | stalled | line_search | diverged | stopped
     step: float
     criterion: float
     loss_curve: list = field(default_factory=list)
     coef_norm_curve: list = field(default_factory=list)
+
+
+class _Progress:
+    """What the iterations so far have resolved, in the dtype of ``J``.
+
+    After each iteration, :meth:`update` compares the computed change of ``J``
+    and the decrease the step's model predicted with ``J``'s rounding,
+    ``_RESOLVED * eps * |J|``:
+
+    - ``at_resolution``: the computed change *and* the predicted decrease of the
+      last iteration were both within rounding.  No decrease this dtype can
+      show is left along the step, so the gap test holds (the gradient test
+      still has to);
+    - ``stalled``: iterations in a row that neither measured a decrease of
+      ``J`` nor set a new low of the gradient test.  The gradient is computed
+      far more accurately than ``J`` near a minimum, so a well-posed fit keeps
+      setting new lows (linear convergence) while ``J`` is flat; after
+      ``_MAX_STALLED`` such iterations the fit stops.
+
+    Neither depends on which way a rounding error of ``J`` falls, so the verdict
+    does not change with the BLAS kernel.
+    """
+
+    def __init__(self, xp, dtype):
+        self.resolution = _RESOLVED * eps(xp, dtype)
+        self.best = math.inf
+        self.stalled = 0
+        self.at_resolution = False
+
+    def update(self, F, value, predicted, crit):
+        """An iteration from ``J = F`` to ``value``; its model predicted a
+        decrease ``predicted``; ``crit`` is the gradient test at its start."""
+        resolution = self.resolution * abs(F)
+        measured = F - value > resolution
+        self.at_resolution = not measured and predicted <= resolution
+        new_low = crit < self.best
+        self.best = min(self.best, crit)
+        self.stalled = 0 if measured or new_low else self.stalled + 1
+
+    def reason(self):
+        """The stop reason once stalled: ``flat`` when the last step's predicted
+        decrease was within rounding, ``stalled`` otherwise."""
+        return "flat" if self.at_resolution else "stalled"
 
 
 class ProximalGradientSolver:
@@ -122,40 +169,73 @@ class ProximalGradientSolver:
 
     def _accept(self, value, F0, predicted, slope=None):
         """Armijo's test ``value <= F0 + c * predicted`` (``predicted < 0`` is the
-        first-order change), made robust where J is flat to float precision.
+        first-order change along the ray to the trial), made robust where J is
+        flat to float precision.
 
-        Without an L1 part the objective is convex along any ray, so
-        ``phi(1) <= phi(0) + phi'(1)``: where the two values are equal up to
-        rounding, a slope at the trial of at most ``c * predicted`` proves the
-        Armijo decrease, and a slope of at most 0 (a trial at the minimum
-        along the ray, as Newton's are) proves that J did not increase.
-        ``slope`` is that slope, or a callable giving it, evaluated only when
-        the values cannot decide.  Such a step may leave the computed value a
-        rounding error above ``F0``; the solvers then record ``F0`` again
-        (see :meth:`_record`), and count it towards ``_MAX_FLAT``.
+        Where ``|value - F0| <= 64 eps |F0|`` the values cannot decide: the
+        rounding of J is larger than the decrease to be measured.  The slope
+        can, since the gradient is computed to far better relative accuracy
+        near a minimum.  With ``psi(t)`` the objective at ``t`` times the trial
+        step, ``slope = psi'(1)`` (the left derivative with an L1 part) and
+        ``predicted = psi'(0)``, the trial is accepted when
+        ``psi'(1) <= (2 delta - 1) psi'(0)``, ``delta = 0.1``: Hager and Zhang's
+        approximate Armijo test, exact for a quadratic ``psi``, where it means
+        ``psi(1) - psi(0) = (psi'(0) + psi'(1)) / 2 <= delta psi'(0)``.  A
+        trial at the minimum along the ray (``psi'(1) ~ 0``, as Newton's are)
+        passes; a trial that overshoots it by twice (``psi(1) ~ psi(0)``)
+        fails.  ``slope`` is that slope, or a callable giving it, evaluated only
+        when the values cannot decide.  Such a step may leave the computed value
+        a rounding error above ``F0``; the solvers then record ``F0`` again
+        (see :meth:`_record`).
         """
         if not math.isfinite(value):
             return False
         if value <= F0 + _ARMIJO * predicted:
             return True
-        if self.penalty or slope is None:
+        if slope is None:
             return False
-        if abs(value - F0) > 64 * eps(self.objective.xp, self.objective.dtype) * abs(F0):
+        rounding = _ROUNDING * eps(self.objective.xp, self.objective.dtype) * abs(F0)
+        if abs(value - F0) > rounding:
             return False
         slope = slope() if callable(slope) else slope
-        return math.isfinite(slope) and slope <= 0
+        return math.isfinite(slope) and slope <= (2 * _APPROXIMATE_ARMIJO - 1) * predicted
 
-    def _converged(self, n_iter, F, step, crit, F0, loss_curve, flat, *gradient_and_metric):
+    def _converged(self, n_iter, F, step, crit, F0, loss_curve, progress, *point_and_metric):
         """The stopping rule, ``crit <= tol`` and :meth:`_small_gap`; with
         ``verbose``, the progress line of the iteration first."""
-        if self.verbose and (n_iter % 10 == 0 or crit <= self.tol):
+        if self.verbose >= 2 or (self.verbose and (n_iter % 10 == 0 or crit <= self.tol)):
             print(
-                f"iter {n_iter:5d}  objective {F:.10g}  max|grad| {crit:.3e}  step {step:.3e}",
+                f"iter {n_iter:5d}  objective {F:.10g}  max|grad map| {crit:.3e}  step {step:.3e}",
                 flush=True,
             )
-        return crit <= self.tol and self._small_gap(F0, loss_curve, flat, *gradient_and_metric)
+        return crit <= self.tol and self._small_gap(F0, loss_curve, progress, *point_and_metric)
 
-    def _small_gap(self, F0, loss_curve, flat, grad_W, grad_c, metric):
+    def _trace(self, step, value, accepted):
+        """With ``verbose >= 2``, a line per line-search trial."""
+        if self.verbose >= 2:
+            decision = "accepted" if accepted else "rejected"
+            print(f"  trial step {step:.3e}  objective {value:.10g}  {decision}", flush=True)
+        return accepted
+
+    def _model_decrease(self, W, grad_W, grad_c, metric):
+        """The decrease of the quadratic model of ``J`` in the metric by one unit
+        proximal step: ``0.5 g' M^-1 g`` without an L1 part; with one, it is
+        ``-(g' d + 0.5 d' M d + g(W + d) - g(W))``, ``d`` the proximal step
+        (diagonal metric), which is 0 at an optimum where the plain gradient
+        is not."""
+        xp = self.objective.xp
+        if not self.penalty:
+            return 0.5 * quadratic(metric, grad_W, grad_c, xp)
+        dW, dc = metric.direction(grad_W, grad_c)
+        W_next = self.penalty.prox(W - dW, metric.inv_W)
+        dW = W_next - W
+        linear_W, square_W, linear_c = to_host(
+            xp, [vdot(xp, grad_W, dW), vdot(xp, dW / metric.inv_W, dW), vdot(xp, grad_c, dc)]
+        )
+        change = self.penalty.value(W_next) - self.penalty.value(W)
+        return -float(linear_W + 0.5 * square_W + change) + 0.5 * float(linear_c)
+
+    def _small_gap(self, F0, loss_curve, progress, W, grad_W, grad_c, metric):
         """Whether the objective looks within ``tol`` (relative) of its minimum.
 
         ``max |gradient mapping| <= tol`` does not bound the gap: with sparse
@@ -165,11 +245,13 @@ class ProximalGradientSolver:
         ``tol`` still hides ``tol**2 / alpha``.  So stopping also asks this,
         from values the solver already has:
 
-        - no strict decrease in the last iteration (``flat``): nothing more to
+        - the last iteration's computed change and predicted decrease were
+          both within rounding (``progress.at_resolution``): nothing more to
           gain in this dtype;
-        - before two iterations (a start or a warm start):
-          ``0.5 g' M^-1 g <= 0.01 tol |J|`` (the metric's estimate of the
-          decrease still available, 0.3 to 6 x |J| from a cold start);
+        - before two iterations (a start or a warm start): the metric's model
+          of the decrease still available (:meth:`_model_decrease`,
+          ``0.5 g' M^-1 g`` without an L1 part; 0.3 to 6 x |J| from a cold
+          start) is at most ``0.01 tol |J|``;
         - otherwise Aitken's extrapolation of the objective values: with
           ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
           windows of ``m`` iterations, the rate ``r = d2 / d1`` (``d1 > d2``)
@@ -179,7 +261,7 @@ class ProximalGradientSolver:
         On the benchmark sets this rule stops every default fit within a
         relative gap of 1e-4 (see ``benchmarks/RESULTS.md``).
         """
-        if flat:
+        if progress.at_resolution:
             return True
         history = [F0, *loss_curve]
         k = len(history) - 1
@@ -187,8 +269,7 @@ class ProximalGradientSolver:
         scale = self.tol * abs(F)
         m = max(1, k // _GAP_WINDOW)
         if k < 2 * m:
-            q = 0.5 * quadratic(metric, grad_W, grad_c, self.objective.xp)
-            return q <= _FIRST_FRACTION * scale
+            return self._model_decrease(W, grad_W, grad_c, metric) <= _FIRST_FRACTION * scale
         d1 = history[k - 2 * m] - history[k - m]
         d2 = history[k - m] - F
         if d2 <= 0:
@@ -197,6 +278,13 @@ class ProximalGradientSolver:
             return False
         rate = d2 / d1
         return d2 * rate / (1 - rate) <= _GAP_FRACTION * scale
+
+    def _no_step(self, F, predicted):
+        """The stop reason when the line search finds no step: ``flat`` when
+        the first-order decrease of the whole step was within rounding of
+        ``J`` (``_RESOLVED`` epsilons), ``line_search`` otherwise."""
+        resolution = _RESOLVED * eps(self.objective.xp, self.objective.dtype) * abs(F)
+        return "flat" if predicted <= resolution else "line_search"
 
     def _record(self, loss_curve, F):
         """Append the objective after an iteration to ``loss_curve``.
@@ -213,14 +301,14 @@ class ProximalGradientSolver:
                 F = loss_curve[-1]
         loss_curve.append(F)
 
-    def _end_iteration(self, n_iter, W, c, raw, F, loss_curve, norm_curve, flat=0):
+    def _end_iteration(self, n_iter, W, c, raw, F, loss_curve, norm_curve, progress=None):
         """Record an iteration and call the monitor: the stop reason, or None."""
         self._record(loss_curve, F)
         norm_curve.append(norm(self.objective.xp, W))
         if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
             return "stopped"
-        if flat >= _MAX_FLAT:
-            return "line_search"
+        if progress is not None and progress.stalled >= _MAX_STALLED:
+            return progress.reason()
         return None
 
     def _result(self, W, c, raw, n_iter, reason, step, crit, loss_curve, norm_curve):
@@ -240,34 +328,63 @@ class ProximalGradientSolver:
     def _total(self, W, raw):
         return self.objective.value(W, raw) + self.penalty.value(W)
 
-    def _search(self, W, raw, F0, grad_W, grad_c, dW, dc, draw):
-        """Step ``s`` along the direction, and the objective there."""
+    def _search(self, W, raw, F0, grad_W, grad_c, dW, dc, draw, metric_W):
+        """Step ``s`` along the direction, the objective there, the factor for
+        the next gradient step and the first-order decrease predicted for ``s``.
+
+        ``metric_W`` is the model's curvature of the coefficients (the metric
+        over the step).  With an L1 part, where the first trial holds the next
+        step grows by up to 2, but never past the curvature of the smooth part
+        measured along the direction (``kappa``): ``d' M d / step >= kappa`` is
+        the upper bound that proximal gradient steps need, which Armijo's test
+        alone does not check (it passes steps up to twice too long).
+        """
         phi = self.objective.line(W, raw, dW, draw)
         pen = self.penalty
         xp = self.objective.xp
-        slope_W, slope_c = to_host(xp, [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)])
+        products = [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)]
+        if pen:
+            products.append(vdot(xp, dW * metric_W, dW))
+        slope_W, slope_c, *model_W = to_host(xp, products)
         decrease = float(slope_W + slope_c)
         decrease += pen.value(W + dW) - pen.value(W)
 
         def total(s, derivatives=False):
             with np.errstate(over="ignore", invalid="ignore"):
                 value, slope, curv = phi(s, derivatives)
-            value += pen.value(W + s * dW) if pen else 0.0
+            if pen:
+                value += pen.value(W + s * dW)
+                if derivatives:
+                    slope += pen.left_slope(W + s * dW, dW)
             return value, slope, curv
+
+        def ray_slope(s):
+            return lambda: s * total(s, True)[1]
 
         if not self.line_search:
             with np.errstate(over="ignore", invalid="ignore"):
-                return 1.0, total(1.0)[0], 0
+                return 1.0, total(1.0)[0], 1.0, -decrease
         if not decrease < 0:
-            return 0.0, F0, 0
+            return 0.0, F0, 1.0, -decrease
+        # With an L1 part the first trial's pass also gives its slope and kappa.
+        value, slope, kappa = total(1.0, derivatives=bool(pen))
         s = 1.0
         for n_halvings in range(_MAX_HALVINGS):
-            value = total(s)[0]
-            if self._accept(value, F0, s * decrease, lambda: s * total(s, True)[1]):
+            if n_halvings:
+                value, slope = total(s)[0], None
+            slope_s = (lambda: s * slope) if slope is not None else ray_slope(s)
+            if self._trace(s, value, self._accept(value, F0, s * decrease, slope_s)):
                 break
             s *= 0.5
         else:
-            return 0.0, F0, _MAX_HALVINGS
+            return 0.0, F0, 1.0, -decrease
+        if pen:
+            grow = s
+            if n_halvings == 0:
+                # d' M d / step; the intercepts' part is -g_c' d_c (d_c = -step M^-1 g_c).
+                model = float(model_W[0] - slope_c)
+                grow = min(2.0, model / kappa) if kappa > 0 else 2.0
+            return s, value, grow, -s * decrease
         if not pen:
             for _ in range(_NEWTON_REFINEMENTS):
                 _, slope, curv = total(s, derivatives=True)
@@ -277,18 +394,16 @@ class ProximalGradientSolver:
                 if not (trial > 0 and math.isfinite(trial)):
                     break
                 trial_value = total(trial)[0]
-                if not (
-                    trial_value <= value
-                    and self._accept(
-                        trial_value, F0, trial * decrease, lambda: trial * total(trial, True)[1]
-                    )
-                ):
+                accepted = trial_value <= value and self._accept(
+                    trial_value, F0, trial * decrease, ray_slope(trial)
+                )
+                if not self._trace(trial, trial_value, accepted):
                     break
                 converged = abs(trial - s) <= 1e-3 * s
                 s, value = trial, trial_value
                 if converged:
                     break
-        return s, value, n_halvings
+        return s, value, s, -s * decrease
 
     def _plane_search(self, phi, F, slope0, hess0):
         """Minimize the smooth function ``phi`` of the plane (or line) from 0.
@@ -321,12 +436,10 @@ class ProximalGradientSolver:
             # The first trial is judged by Armijo alone: where J is flat to
             # float precision its value may exceed F by rounding and still be
             # proven a decrease by the slope (see _accept).
-            if not (
-                (trial_index == 0 or trial_value <= value)
-                and self._accept(
-                    trial_value, F, float(slope0 @ trial), lambda: _ray_slope(phi, trial)
-                )
-            ):
+            accepted = (trial_index == 0 or trial_value <= value) and self._accept(
+                trial_value, F, float(slope0 @ trial), lambda: _ray_slope(phi, trial)
+            )
+            if not self._trace(float(trial[0]), trial_value, accepted):
                 break
             a, value, grad, hess = trial, trial_value, trial_grad, trial_hess
         if not a.any():
@@ -351,18 +464,16 @@ class ProximalGradientSolver:
         raw = obj.matvec(W, c)
         metric.refresh(raw)
         F = F0 = obj.value(W, raw)
-        resolved = _RESOLVED * eps(xp, obj.dtype)
-        best_crit = math.inf
+        progress = _Progress(xp, obj.dtype)
         step = self.step
         last = None  # the previous step (dW, dc, draw)
-        flat = 0
         loss_curve, norm_curve = [], []
         n_iter, crit, reason = 0, math.inf, "max_iter"
         while True:
             grad_W, grad_c, H = obj.gradient(W, raw, curvature=True)
             crit = self._criterion(W, grad_W, grad_c)
             if self._converged(
-                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, metric
+                n_iter, F, step, crit, F0, loss_curve, progress, W, grad_W, grad_c, metric
             ):
                 reason = "converged"
                 break
@@ -384,31 +495,26 @@ class ProximalGradientSolver:
             )
             slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(len(dWs))])
             if not slope0[0] < 0:
-                reason = "line_search"
+                reason = self._no_step(F, -slope0[0])
                 break
             hess0 = obj.curvature(H, dWs, draws)
             H = None  # free the Hessian diagonal before the trial point's pass
             phi = obj.subspace(W, raw, dWs, draws)
             a, value = self._plane_search(phi, F, slope0, hess0)
-            if a is None and flat and crit >= best_crit:
-                # Newton's step failed inside a flat streak while the gradient
-                # test no longer improves: J is at its float precision, and
-                # halving would only evaluate rounding noise.
-                reason = "line_search"
-                break
             if a is None:
                 # Newton made no progress: Armijo halving along d alone.
                 a = np.zeros(len(draws))
                 a[0] = 1.0
                 for _ in range(_MAX_HALVINGS):
                     value = phi(a, False)[0]
-                    if self._accept(
+                    accepted = self._accept(
                         value, F, a[0] * slope0[0], lambda: _ray_slope(phi, a)
-                    ):
+                    )
+                    if self._trace(a[0], value, accepted):
                         break
                     a[0] *= 0.5
                 else:
-                    reason = "line_search"
+                    reason = self._no_step(F, -slope0[0])
                     break
             # Python floats: a NumPy float64 weight would promote float32 iterates.
             a0, a1 = float(a[0]), float(a[1]) if len(a) > 1 else 0.0
@@ -419,27 +525,18 @@ class ProximalGradientSolver:
             # In place on NumPy: ``draw`` becomes the step, ``raw`` the new point's.
             raw, new_draw = obj.advance(raw, draws, a)
             phi = draws = draw = dWs = dcs = None
-            # Progress that neither J nor the gradient shows: a computed change
-            # within rounding, a predicted decrease (the Newton model in the
-            # plane) below it, and no new low of the gradient test.  In float32
-            # this regime starts near a relative gap of 1e-7, and its
-            # iterations would run on until max_iter; in float64 the gradient
-            # still falls there, towards a tight tol.
-            resolution = resolved * abs(F)
-            unresolved = (
-                crit >= best_crit
-                and abs(value - F) <= resolution
-                and -float(slope0 @ a + 0.5 * a @ hess0 @ a) <= resolution
-            )
-            best_crit = min(best_crit, crit)
-            flat = flat + 1 if value >= F or unresolved else 0
-            W, c, F = W + new_dW, c + new_dc, value
+            # The decrease the Newton model of the plane predicted for the step.
+            progress.update(F, value, -float(slope0 @ a + 0.5 * a @ hess0 @ a), crit)
+            # A step accepted on its slope may compute J a rounding error
+            # higher; later tests start from the lower value, so no series of
+            # such steps lets J creep up.
+            W, c, F = W + new_dW, c + new_dc, min(F, value)
             last = (new_dW, new_dc, new_draw)
             if a0 > 0:
                 # The next gradient step starts from the length that worked.
                 step *= a0
             n_iter += 1
-            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, flat)
+            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, progress)
             if stop:
                 reason = stop
                 break
@@ -481,7 +578,7 @@ class ProximalGradientSolver:
         loss_curve, norm_curve = [], []
         prev = None  # (W, c, raw) of the previous iterate, for momentum
         theta = 1.0
-        flat = 0
+        progress = _Progress(xp, dtype)
         n_iter, crit, reason = 0, math.inf, "max_iter"
 
         while True:
@@ -500,7 +597,7 @@ class ProximalGradientSolver:
             crit = self._criterion(Wy, grad_W, grad_c)
 
             if self._converged(
-                n_iter, F, step, crit, F0, loss_curve, flat, grad_W, grad_c, metric
+                n_iter, F, step, crit, F0, loss_curve, progress, Wy, grad_W, grad_c, metric
             ):
                 if beta == 0:
                     reason = "converged"
@@ -522,7 +619,10 @@ class ProximalGradientSolver:
             if pen:
                 dW = pen.prox(Wy + dW, step * metric.inv_W) - Wy
             draw = obj.matvec(dW, dc)
-            s, F_new, n_halvings = self._search(Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw)
+            s, F_new, grow, predicted = self._search(
+                Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw,
+                1 / (step * metric.inv_W) if pen else None,
+            )
             if s == 0.0:
                 if beta > 0:
                     prev, theta = None, 1.0  # restart from x itself
@@ -532,7 +632,7 @@ class ProximalGradientSolver:
                         reason = stop
                         break
                     continue
-                reason = "line_search"
+                reason = self._no_step(F, predicted)
                 break
             W_new = Wy + s * dW
             c_new = cy + s * dc
@@ -542,7 +642,8 @@ class ProximalGradientSolver:
                 break
 
             n_iter += 1
-            flat = flat + 1 if self.line_search and F_new >= F else 0
+            if self.line_search:
+                progress.update(F, F_new, predicted, crit)
             if beta > 0 and F_new > F:
                 # Monotone restart: the momentum overshot; stay at x.
                 prev, theta = None, 1.0
@@ -555,21 +656,18 @@ class ProximalGradientSolver:
                 else:
                     restart = False
                 prev = (W, c, raw)
+                # See _solve_planar: no creep of J by rounding.
+                F_new = min(F, F_new) if self.line_search else F_new
                 W, c, raw, F = W_new, c_new, raw_new, F_new
                 if self.accelerated:
                     theta = 1.0 if restart else 0.5 * (1 + math.sqrt(1 + 4 * theta * theta))
                     if restart:
                         prev = None
             if self.line_search:
-                # Start the next search from the step that worked (Newton may
-                # have grown it); double it when the first trial was accepted.
-                if not pen:
-                    step *= s
-                elif n_halvings == 0:
-                    step *= 2.0
-                else:
-                    step *= s
-            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, flat)
+                # Start the next search from the step that worked: Newton may
+                # have grown it, and with an L1 part see _search.
+                step *= grow
+            stop = self._end_iteration(n_iter, W, c, raw, F, loss_curve, norm_curve, progress)
             if stop:
                 reason = stop
                 break

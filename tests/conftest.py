@@ -18,6 +18,13 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.preprocessing import StandardScaler
 
 
+def pytest_configure(config):
+    # Every ConvergenceWarning a test provokes is asserted with pytest.warns;
+    # any other fails the test instead of printing noise.  Here, not in
+    # pyproject.toml, where naming the class would import SciPy too early.
+    config.addinivalue_line("filterwarnings", "error::sklearn.exceptions.ConvergenceWarning")
+
+
 @pytest.fixture(scope="session")
 def breast_cancer():
     """Standardized breast-cancer data (569 x 30, binary)."""

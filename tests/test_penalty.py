@@ -71,6 +71,22 @@ def test_zero_penalty_is_the_identity():
     assert_array_equal(penalty.gradient_mapping(W, grad), grad)
 
 
+@pytest.mark.parametrize("t", [0.3, 1.0])
+def test_left_slope_is_the_backward_difference_quotient(t):
+    """The slope of g from behind along dW at W + t dW, kinks included (a
+    coordinate at zero contributes -l1 |dW|), against a backward quotient."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((2, 6))
+    dW = rng.standard_normal((2, 6))
+    W[0, :3] = -t * dW[0, :3]  # exactly at zero at W + t dW: kinks
+    pen = L1Penalty(0.7)
+    h = 1e-7
+    point = W + t * dW
+    quotient = (pen.value(point) - pen.value(point - h * dW)) / h
+    assert pen.left_slope(point, dW) == pytest.approx(quotient, rel=1e-6)
+    assert L1Penalty(0.0).left_slope(point, dW) == 0.0
+
+
 def test_gradient_mapping():
     l1 = 0.5
     penalty = L1Penalty(l1)
@@ -205,3 +221,36 @@ def test_sparse_input_same_solution(l1_ratio, solver):
     assert_allclose(sparse.coef_, dense.coef_, atol=1e-6)
     assert_allclose(sparse.intercept_, dense.intercept_, atol=1e-6)
     assert np.sum(dense.coef_ == 0) > 0
+
+
+def test_exact_zero_optimum_converges_at_once_without_warning():
+    """W = 0 is the optimum (|gradient| 0.5 <= l1 = 10): the gradient mapping
+    and the proximal model's decrease are both 0 at the start, so the first
+    check stops the fit (it used to warn that the objective was flat)."""
+    clf = BCEPerceptronClassifier(alpha=10, l1_ratio=1, fit_intercept=False)
+    clf.fit([[1.0], [-1.0]], [0, 1])  # a ConvergenceWarning is an error here
+    assert_array_equal(clf.coef_, [[0.0]])
+    assert clf.n_iter_ == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(l1_ratio=1.0),
+        dict(l1_ratio=0.5),
+        dict(l1_ratio=1.0, preconditioner=None),
+        dict(l1_ratio=0.5, solver="gd"),
+    ],
+    ids=["l1", "elastic-net", "l1-no-metric", "elastic-net-gd"],
+)
+def test_l1_fits_reach_a_tight_tol_in_float64(breast_cancer, params):
+    """The line search decides on the composite slope where values are within
+    rounding: an L1 part no longer stalls near max |gradient mapping| 1e-8."""
+    X, y = breast_cancer
+    clf = BCEPerceptronClassifier(alpha=1e-3, tol=1e-9, max_iter=20_000, **params).fit(X, y)
+    W, b = clf.coef_, clf.intercept_
+    residual = expit(X @ W[0] + b[0]) - y
+    l1 = clf.alpha * clf.l1_ratio
+    grad = X.T @ residual / len(y) + clf.alpha * (1 - clf.l1_ratio) * W[0]
+    mapping = W[0] - soft_threshold(W[0] - grad, l1)
+    assert max(np.abs(mapping).max(), abs(residual.mean())) <= 1e-9 * (1 + 1e-6)

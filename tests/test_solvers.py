@@ -377,7 +377,7 @@ def test_nesterov_with_many_restarts_reads_X_at_most_twice(preconditioner, produ
     # With an L1 part the accelerated solver overshoots often on this
     # ill-scaled problem; a rejected step leaves the objective unchanged (a
     # monotone restart) and must not cost extra products.
-    X, y, _ = ill_scaled(400, 20, 0, -2, 2)
+    X, y, _ = ill_scaled(600, 30, 0, -2, 2)
     clf = BCEPerceptronClassifier(
         solver="nesterov",
         preconditioner=preconditioner,
@@ -560,7 +560,7 @@ def test_separable_data_warning(solver, preconditioner):
 
 
 VERBOSE_LINE = re.compile(
-    r"iter\s+(\d+)\s+objective\s+(\S+)\s+max\|grad\|\s+(\S+)\s+step\s+(\S+)"
+    r"iter\s+(\d+)\s+objective\s+(\S+)\s+max\|grad map\|\s+(\S+)\s+step\s+(\S+)"
 )
 
 
@@ -586,3 +586,29 @@ def test_verbose_prints_progress(solver, capsys):
 
     BCEPerceptronClassifier(solver=solver, alpha=1e-2, verbose=0).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+TRIAL_LINE = re.compile(r"^  trial step (\S+)  objective (\S+)  (accepted|rejected)$")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_verbose_2_prints_every_iteration_and_each_trial(solver, l1_ratio, capsys):
+    X, y = small_problem("binary")
+    clf = BCEPerceptronClassifier(
+        solver=solver, alpha=1e-2, l1_ratio=l1_ratio, tol=1e-6, verbose=2
+    ).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    iterations = [int(m.group(1)) for m in map(VERBOSE_LINE.search, lines) if m]
+    trials = [TRIAL_LINE.match(line) for line in lines if not VERBOSE_LINE.search(line)]
+    # A line per iteration, the last check included (an accelerated fit may
+    # stop on its extrapolated point, which it counts as one more iteration).
+    assert iterations == list(range(len(iterations)))
+    assert clf.n_iter_ <= len(iterations) <= clf.n_iter_ + 1
+    assert trials and all(trials), lines
+    # Every iteration that moves ends with an accepted trial, whose objective
+    # it records (a restart of the momentum moves nowhere).
+    accepted = [float(m.group(2)) for m in trials if m.group(3) == "accepted"]
+    n_moves = 1 + int(np.sum(np.diff(clf.loss_curve_) < 0))
+    assert len(accepted) >= n_moves
+    assert min(accepted) == pytest.approx(clf.loss_curve_[-1], rel=1e-8)
