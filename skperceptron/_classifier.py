@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The estimator: parameters, validation, fit orchestration, prediction."""
 
-import math
 import warnings
 from numbers import Integral, Real
 
@@ -19,7 +18,6 @@ from ._backend import (
     expit,
     from_host,
     input_namespace,
-    is_sparse,
     log_expit,
     matmul,
     namespace,
@@ -40,24 +38,12 @@ from ._compat import (
 )
 from . import _dask
 from ._data import encode_targets, fold_weights, holdout_weights, validation_split
-from ._metric import HessianMetric
+from . import _preconditioner
+from ._monitor import Monitor
 from ._objective import BCEObjective
 from ._penalty import L1Penalty
+from ._convergence import diagnose
 from ._solvers import ProximalGradientSolver
-
-# preconditioner="auto" takes the Hessian metric up to this many columns of
-# [X, 1] (its sample then has 8 rows per column: 4,104 x 513 float64 is 17 MB,
-# and a refresh costs as many flops as 21 products with 100,000 rows of X) and
-# this many entries in the K inverses; beyond, the diagonal.
-_HESSIAN_MAX_COLUMNS = 513
-_HESSIAN_MAX_ENTRIES = 2**22
-# "auto" keeps the Hessian's row sample within a tenth of X's bytes, or within
-# this many bytes (small data: memory is no concern).
-_HESSIAN_FREE_BYTES = 2**22
-# An explicit preconditioner="hessian" beyond this many float64 numbers (1 GiB)
-# in its factors or its row sample is refused rather than left to fail deep
-# in NumPy.
-_HESSIAN_LIMIT_ENTRIES = 2**27
 
 
 class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -362,63 +348,6 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
         return W, from_host(xp, c, dtype, device)
 
-    def _metric_kind(self, objective):
-        """The preconditioner in use: ``preconditioner``, with "auto" resolved."""
-        l1 = self.alpha * self.l1_ratio > 0
-        if self.preconditioner == "hessian" and (l1 or not self.line_search):
-            raise ValueError(
-                "preconditioner='hessian' needs line_search=True and no L1 part "
-                f"(got line_search={self.line_search}, alpha * l1_ratio = "
-                f"{self.alpha * self.l1_ratio:g}): the L1 part's proximal step is "
-                "separable only in a diagonal metric, and a Newton-type step without "
-                "a line search may diverge. Use preconditioner='diagonal'."
-            )
-        columns = objective.n_features + objective.fit_intercept
-        if self.preconditioner == "hessian":
-            sample = HessianMetric.sample_size(objective.n_samples, columns)
-            entries = max(objective.n_outputs * columns**2, sample * columns)
-            if entries > _HESSIAN_LIMIT_ENTRIES:
-                raise ValueError(
-                    f"preconditioner='hessian' needs {objective.n_outputs} matrices of "
-                    f"{columns} x {columns} and a dense sample of {sample} x {columns} "
-                    f"(over {_HESSIAN_LIMIT_ENTRIES:,} float64 numbers) with "
-                    f"{objective.n_features} features. Use preconditioner='diagonal' "
-                    "(or 'auto', which picks it here)."
-                )
-        if self.preconditioner != "auto":
-            return self.preconditioner
-        # The row sample, in float64.
-        sample_bytes = 8 * HessianMetric.sample_size(objective.n_samples, columns) * columns
-        if (
-            l1
-            or not self.line_search
-            or columns > _HESSIAN_MAX_COLUMNS
-            or objective.n_outputs * columns**2 > _HESSIAN_MAX_ENTRIES
-            or sample_bytes > max(_HESSIAN_FREE_BYTES, 0.1 * _nbytes(objective.X))
-        ):
-            return "diagonal"
-        return "hessian"
-
-    def _step_and_metric(self, objective):
-        kind = self._metric_kind(objective)
-        if kind == "hessian":
-            metric = HessianMetric.create(objective, all_rows=self.preconditioner == "hessian")
-            if metric is not None:
-                self.preconditioner_ = "hessian"
-                return (1.0 if self.learning_rate == "auto" else float(self.learning_rate)), metric
-            kind = "diagonal"  # "auto" and a sample that misrepresents a column
-        self.preconditioner_ = kind
-        if kind == "diagonal":
-            metric = objective.diagonal()
-            if self.learning_rate != "auto":
-                return float(self.learning_rate), metric
-            if self.line_search:
-                return 1.0, metric
-            return 1.0 / objective.metric_lipschitz(*metric), metric
-        if self.learning_rate != "auto":
-            return float(self.learning_rate), None
-        return 1.0 / objective.lipschitz(), None
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model by full-batch gradient descent.
@@ -475,10 +404,19 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         an equivalent one-row pair, for the starting intercepts)."""
         penalty = L1Penalty(self.alpha * self.l1_ratio)
         W0, c0 = self._initial_parameters(objective, classes, *prior)
-        step, metric = self._step_and_metric(objective)
+        self.preconditioner_, step, metric = _preconditioner.make(
+            self.preconditioner,
+            objective,
+            l1=self.alpha * self.l1_ratio,
+            line_search=self.line_search,
+            learning_rate=self.learning_rate,
+        )
+        # For the diagnosis of a fit that does not converge, from the moments
+        # the metric just read (no second pass over X).
+        scale_ratio = objective.scale_ratio() if self.preconditioner is None else None
         objective.forget_moments()
 
-        monitor = _Monitor(self, objective, Y, val, val_weights)
+        monitor = Monitor(self, objective, Y, val, val_weights)
         callback_ctx = metadata = None
         if HAS_CALLBACKS:
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
@@ -520,7 +458,21 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self.n_matvec_, self.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
 
         if result.stop_reason not in ("converged", "stopped"):
-            self._warn_not_converged(result, objective, Y, sw)
+            warnings.warn(
+                diagnose(
+                    result,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    alpha=self.alpha,
+                    l1_ratio=self.l1_ratio,
+                    line_search=self.line_search,
+                    dtype=objective.dtype,
+                    scale_ratio=scale_ratio,
+                    Y=Y,
+                    sw=sw,
+                ),
+                ConvergenceWarning,
+            )
         if callback_ctx is not None:
             callback_ctx.call_on_fit_task_end(
                 estimator=self,
@@ -534,67 +486,6 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
     def _objective_value(self, objective, penalty):
         raw = objective.matvec(*objective.parameters_of(self.coef_, self.intercept_))
         return objective.value(self.coef_, raw) + penalty.value(self.coef_)
-
-    def _warn_not_converged(self, result, objective, Y, sw):
-        if result.criterion <= self.tol:
-            # The gradient test held; the objective was still falling too fast
-            # for the gap test (see the tol parameter).
-            criterion = (
-                f"final max |gradient| {result.criterion:.3e} <= tol={self.tol:g} but the "
-                "objective still decreasing by more than tol (relative)"
-            )
-        else:
-            criterion = f"final max |gradient| {result.criterion:.3e} > tol={self.tol:g}"
-        head = (
-            f"BCEPerceptronClassifier did not converge: {max(result.n_iter, 1)} iterations, "
-            f"{criterion}, step {result.step:.3e}."
-        )
-        curve = result.loss_curve
-        rising = not self.line_search and len(curve) > 1 and curve[-1] > curve[0]
-        if result.stop_reason == "diverged" or rising:
-            cause = (
-                " The iterates diverge with this fixed learning_rate (the objective "
-                "rises, or overflowed and the fit stopped at the last finite iterate): use "
-                "a smaller learning_rate, learning_rate='auto' or line_search=True."
-            )
-        elif self.alpha == 0 and _looks_separable(result, Y, sw):
-            cause = (
-                " The training data appear linearly separable; the unregularized "
-                "optimum is at infinity (||coef_|| keeps growing while the loss goes "
-                "to 0); set alpha > 0."
-            )
-        elif result.stop_reason == "flat":
-            cause = (
-                f" The objective is flat to {objective.dtype} precision here: for 10 "
-                "iterations neither J nor the gradient test improved, and the last step's "
-                "predicted decrease was within rounding of J; tol="
-                f"{self.tol:g} is below what this dtype can resolve on this problem."
-            )
-        elif result.stop_reason == "stalled":
-            cause = (
-                " For 10 iterations neither J nor the gradient test improved, although "
-                "each step's model predicted a decrease beyond rounding: the "
-                "preconditioner misjudges the curvature here; try "
-                "preconditioner='hessian' (without an L1 part) or a larger tol."
-            )
-        elif result.stop_reason == "line_search":
-            cause = (
-                " The line search found no step that decreases the objective along "
-                "the preconditioned gradient (60 halvings)."
-            )
-        elif self.preconditioner is None and _scale_ratio(objective) > 1e4:
-            cause = (
-                " The features have very different scales (ratio "
-                f"{_scale_ratio(objective):.1e} between the largest and smallest "
-                "column variance): standardize them (StandardScaler) or use "
-                "the default preconditioner='auto'."
-            )
-        else:
-            cause = (
-                f" Increase max_iter (now {self.max_iter}) or tol, or standardize "
-                "the features."
-            )
-        warnings.warn(head + cause, ConvergenceWarning)
 
     # -- prediction ------------------------------------------------------------
     def decision_function(self, X):
@@ -732,109 +623,6 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         return self._objective_value(objective, L1Penalty(self.alpha * self.l1_ratio))
 
 
-class _Monitor:
-    """Per-iteration hook of the solver: early stopping and sklearn callbacks."""
-
-    def __init__(self, estimator, objective, Y, val, weights):
-        self.estimator = estimator
-        self.objective = objective
-        # ``weights``: full-length, zero outside the validation rows ``val``
-        # (see ``holdout_weights``): the loss is then one weighted pass over
-        # the cached raw predictions.
-        self.val = val
-        self.weights = weights
-        self.patience = estimator.n_iter_no_change
-        self.tol = estimator.tol
-        self.curve, self.best, self.best_iteration = [], None, None
-        self.best_loss, self.bad_rounds = np.inf, 0
-        self.ctx = None
-
-    def attach_callbacks(self, ctx, X, y, metadata, W0, c0):
-        """Open the first iteration's task at the starting point ``(W0, c0)``."""
-        if not getattr(self.estimator, "_skl_callbacks", None):
-            return
-        self.ctx, self.X, self.y, self.metadata = ctx, X, y, metadata
-        self.iter_ctx = self._begin(self._state(0, W0, c0))
-
-    def _state(self, n_iter, W, c):
-        """The fitted attributes after ``n_iter`` iterations, built on first use.
-
-        One copy serves the end hook of an iteration and the begin hook of the
-        next (the same state), and none is made when no callback asks for a
-        fitted estimator.
-        """
-        objective, cache = self.objective, {}
-
-        def attributes():
-            if not cache:
-                cache.update(
-                    coef_=copy(objective.xp, W),
-                    intercept_=objective.intercept_of(W, c),
-                    n_iter_=n_iter,
-                )
-            return dict(cache)
-
-        return attributes
-
-    def _begin(self, state):
-        # As LogisticRegression: the hook sees the estimator as if the fit had
-        # stopped at the start of this iteration.
-        iter_ctx = self.ctx.subcontext(task_name="iteration")
-        iter_ctx.call_on_fit_task_begin(
-            estimator=self.estimator,
-            X=self.X,
-            y=self.y,
-            metadata=self.metadata,
-            reconstruction_attributes=state,
-        )
-        return iter_ctx
-
-    def close(self):
-        if self.ctx is not None:
-            # The subtask opened after the last iteration never ran.
-            self.iter_ctx.call_on_fit_task_end(estimator=self.estimator)
-            self.ctx = None
-
-    def __call__(self, n_iter, W, c, raw, F):
-        stop = False
-        if self.val is not None:
-            loss = self.objective.weighted_loss(raw, self.weights)
-            self.curve.append(loss)
-            if loss < self.best_loss:
-                xp = self.objective.xp
-                self.best = (copy(xp, W), copy(xp, c))
-                self.best_iteration = n_iter
-            if loss > self.best_loss - self.tol:
-                self.bad_rounds += 1
-            else:
-                self.bad_rounds = 0
-            self.best_loss = min(self.best_loss, loss)
-            stop = self.bad_rounds >= self.patience
-        if self.ctx is not None:
-            state = self._state(n_iter, W, c)
-            stop |= bool(
-                self.iter_ctx.call_on_fit_task_end(
-                    estimator=self.estimator,
-                    X=self.X,
-                    y=self.y,
-                    metadata=self.metadata,
-                    reconstruction_attributes=state,
-                )
-            )
-            self.iter_ctx = self._begin(state)
-        return stop
-
-
-def _looks_separable(result, Y, sw):
-    """Every weighted sample on its side with a margin, and ||W|| still growing."""
-    xp = namespace(Y)
-    margins = (2 * Y - 1) * result.raw
-    separated = bool(xp.all((margins > 0) | (sw[:, None] <= 0)))
-    norms = result.coef_norm_curve
-    growing = len(norms) >= 4 and norms[-1] > 1.01 * norms[len(norms) // 2]
-    return separated and growing
-
-
 def _host_array(a):
     """A NumPy array of labels given as a list, a NumPy array or any Array API array."""
     try:
@@ -869,20 +657,3 @@ def _take_classes(classes, index):
     if isinstance(labels, np.ndarray) and labels.dtype.kind in "OUS":
         return labels
     return move_to(labels, xp=xp, device=device)
-
-
-def _nbytes(X):
-    """Bytes of X's stored values (and indices, when sparse)."""
-    if is_sparse(X):
-        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-    nbytes = getattr(X, "nbytes", None)
-    if nbytes is None:  # an Array API array without it
-        nbytes = math.prod(X.shape) * 8
-    return int(nbytes)
-
-
-def _scale_ratio(objective):
-    mean, second = objective.moments()
-    var = second - mean**2 if objective.fit_intercept else second
-    var = var[var > 0]
-    return float(var.max() / var.min()) if var.size else 1.0

@@ -185,6 +185,14 @@ class BCEObjective:
         A[:, p:] = 1.0
         return A
 
+    def scale_ratio(self):
+        """Largest over smallest positive column variance (uncentred second
+        moment without an intercept), from the cached moments."""
+        mean, second = self.moments()
+        var = second - mean**2 if self.fit_intercept else second
+        var = var[var > 0]
+        return float(var.max() / var.min()) if var.size else 1.0
+
     def forget_moments(self):
         """Drop the cached column moments (two float64 p-vectors) once the metric
         and step are set; a later :meth:`moments` reads X again."""

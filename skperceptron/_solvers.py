@@ -2,12 +2,12 @@
 """Full-batch proximal gradient descent, plain ("gd") or accelerated ("nesterov")."""
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._backend import all_finite, eps, max_abs, norm, ones, outer, to_host, vdot
-from ._metric import DiagonalMetric, quadratic
+from ._backend import all_finite, eps, max_abs, norm, outer, to_host, vdot
+from ._convergence import _MAX_STALLED, _RESOLVED, Progress, SolverResult
+from ._preconditioner import DiagonalMetric, quadratic
 from ._passes import single_threaded_blas
 
 # Armijo's sufficient-decrease constant and the number of halvings before the
@@ -19,11 +19,6 @@ _MAX_HALVINGS = 60
 # Armijo test with this constant (see ProximalGradientSolver._accept).
 _ROUNDING = 64
 _APPROXIMATE_ARMIJO = 0.1
-# A change of J counts as measured beyond _RESOLVED float epsilons of J; the fit
-# stops after _MAX_STALLED iterations in a row that neither measure a decrease
-# of J nor set a new low of the gradient test (see _Progress).
-_RESOLVED = 4
-_MAX_STALLED = 10
 # The gap test that stopping adds to max |gradient mapping| <= tol (see
 # ProximalGradientSolver._small_gap): the estimated remaining decrease must be
 # at most _GAP_FRACTION * tol * |J|, estimated over the last k // _GAP_WINDOW
@@ -34,65 +29,6 @@ _FIRST_FRACTION = 0.01
 _NEWTON_REFINEMENTS = 2
 _PLANE_NEWTON = 1
 _PLANE_RTOL = 1e-1
-
-
-@dataclass
-class SolverResult:
-    """What a solver hands back: the iterate and how it got there."""
-
-    W: np.ndarray
-    c: np.ndarray
-    raw: np.ndarray
-    n_iter: int
-    converged: bool
-    stop_reason: str  # converged | max_iter | flat | stalled | line_search | diverged | stopped
-    step: float
-    criterion: float
-    loss_curve: list = field(default_factory=list)
-    coef_norm_curve: list = field(default_factory=list)
-
-
-class _Progress:
-    """What the iterations so far have resolved, in the dtype of ``J``.
-
-    After each iteration, :meth:`update` compares the computed change of ``J``
-    and the decrease the step's model predicted with ``J``'s rounding,
-    ``_RESOLVED * eps * |J|``:
-
-    - ``at_resolution``: the computed change *and* the predicted decrease of the
-      last iteration were both within rounding.  No decrease this dtype can
-      show is left along the step, so the gap test holds (the gradient test
-      still has to);
-    - ``stalled``: iterations in a row that neither measured a decrease of
-      ``J`` nor set a new low of the gradient test.  The gradient is computed
-      far more accurately than ``J`` near a minimum, so a well-posed fit keeps
-      setting new lows (linear convergence) while ``J`` is flat; after
-      ``_MAX_STALLED`` such iterations the fit stops.
-
-    Neither depends on which way a rounding error of ``J`` falls, so the verdict
-    does not change with the BLAS kernel.
-    """
-
-    def __init__(self, xp, dtype):
-        self.resolution = _RESOLVED * eps(xp, dtype)
-        self.best = math.inf
-        self.stalled = 0
-        self.at_resolution = False
-
-    def update(self, F, value, predicted, crit):
-        """An iteration from ``J = F`` to ``value``; its model predicted a
-        decrease ``predicted``; ``crit`` is the gradient test at its start."""
-        resolution = self.resolution * abs(F)
-        measured = F - value > resolution
-        self.at_resolution = not measured and predicted <= resolution
-        new_low = crit < self.best
-        self.best = min(self.best, crit)
-        self.stalled = 0 if measured or new_low else self.stalled + 1
-
-    def reason(self):
-        """The stop reason once stalled: ``flat`` when the last step's predicted
-        decrease was within rounding, ``stalled`` otherwise."""
-        return "flat" if self.at_resolution else "stalled"
 
 
 class ProximalGradientSolver:
@@ -464,7 +400,7 @@ class ProximalGradientSolver:
         raw = obj.matvec(W, c)
         metric.refresh(raw)
         F = F0 = obj.value(W, raw)
-        progress = _Progress(xp, obj.dtype)
+        progress = Progress(xp, obj.dtype)
         step = self.step
         last = None  # the previous step (dW, dc, draw)
         loss_curve, norm_curve = [], []
@@ -556,16 +492,6 @@ class ProximalGradientSolver:
         obj, pen = self.objective, self.penalty
         xp, dtype = obj.xp, obj.dtype
         metric, self.metric = self.metric, None
-        if metric is None or isinstance(metric, tuple):
-            # Only the inverse of a diagonal metric is used from here on.
-            if metric is None:
-                inv_W = ones(xp, obj.n_features, dtype, obj.device)
-                inv_c = ones(xp, obj.n_outputs, dtype, obj.device)
-            else:
-                inv_W, inv_c = (1 / m for m in metric)
-            if not obj.fit_intercept:
-                inv_c = xp.zeros_like(inv_c)
-            metric = DiagonalMetric(inv_W, inv_c)
         if pen and not isinstance(metric, DiagonalMetric):
             raise ValueError("the L1 part's proximal step needs a diagonal metric")
         if self.accelerated and self.line_search and not pen:
@@ -578,7 +504,7 @@ class ProximalGradientSolver:
         loss_curve, norm_curve = [], []
         prev = None  # (W, c, raw) of the previous iterate, for momentum
         theta = 1.0
-        progress = _Progress(xp, dtype)
+        progress = Progress(xp, dtype)
         n_iter, crit, reason = 0, math.inf, "max_iter"
 
         while True:

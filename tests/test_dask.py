@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
-from skperceptron._metric import HessianMetric
+from skperceptron._preconditioner import DiagonalMetric, HessianMetric
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -306,7 +306,7 @@ def test_raw_predictions_stay_persisted(client):
         objective,
         L1Penalty(0.0),
         accelerated=True,
-        metric=objective.diagonal(),
+        metric=DiagonalMetric(*(1 / m for m in objective.diagonal())),
         step=1.0,
         line_search=True,
         max_iter=6,

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron import _solvers
-from skperceptron._solvers import _MAX_STALLED, _Progress
+from skperceptron._convergence import _MAX_STALLED, Progress
 
 
 def relative_gap(clf, X, y, J_star):
@@ -121,12 +121,12 @@ def test_progress_verdict_does_not_depend_on_which_way_rounding_falls():
     J = 0.6384449038
     ulp = np.spacing(J)
     for sign in (1, -1):
-        progress = _Progress(np, np.float64)
+        progress = Progress(np, np.float64)
         for k in range(50):
             progress.update(J, J + sign * ulp, 1e-18, 1e-6 * 0.9**k)
         assert progress.stalled == 0 and progress.at_resolution
     for predicted, reason in ((1e-18, "flat"), (1e-12, "stalled")):
-        progress = _Progress(np, np.float64)
+        progress = Progress(np, np.float64)
         progress.update(J, J - 1e-9, 1e-9, 1e-6)  # a measured decrease
         for _ in range(_MAX_STALLED):
             progress.update(J, J + ulp, predicted, 2e-6)

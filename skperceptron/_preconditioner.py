@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The metrics the solver takes its steps in: diagonal, or the Hessian of a row sample.
+"""The preconditioners the solver takes its steps in, and the choice between them.
+
+A preconditioner is a metric: diagonal, or the Hessian of a row sample.
 
 A metric turns the gradient into a direction, ``d = -step M^-1 g``.  The
 diagonal metric divides by per-coordinate curvature bounds: it undoes the
@@ -16,6 +18,8 @@ it: every step is still searched on the exact objective and the stopping test
 is the exact gradient.  A poor metric costs iterations, never accuracy.
 """
 
+import math
+
 import numpy as np
 
 from ._backend import (
@@ -24,6 +28,8 @@ from ._backend import (
     device_of,
     expit,
     from_host,
+    is_sparse,
+    ones,
     row_chunks,
     to_host,
     to_numpy,
@@ -54,6 +60,98 @@ _VARIANCE_FLOOR = 1e-10
 _EIGENVALUE_FLOOR = 1e-12
 # Blocks of rows of the sample are processed this many bytes at a time.
 _BLOCK_BYTES = 2**20
+# preconditioner="auto" takes the Hessian metric up to this many columns of
+# [X, 1] (its sample then has 8 rows per column: 4,104 x 513 float64 is 17 MB,
+# and a refresh costs as many flops as 21 products with 100,000 rows of X) and
+# this many entries in the K inverses; beyond, the diagonal.
+_HESSIAN_MAX_COLUMNS = 513
+_HESSIAN_MAX_ENTRIES = 2**22
+# "auto" keeps the Hessian's row sample within a tenth of X's bytes, or within
+# this many bytes (small data: memory is no concern).
+_HESSIAN_FREE_BYTES = 2**22
+# An explicit preconditioner="hessian" beyond this many float64 numbers (1 GiB)
+# in its factors or its row sample is refused rather than left to fail deep
+# in NumPy.
+_HESSIAN_LIMIT_ENTRIES = 2**27
+
+
+def resolve(preconditioner, objective, *, l1, line_search):
+    """The preconditioner a fit uses: ``preconditioner``, with "auto" resolved,
+    or a ValueError naming why "hessian" cannot be used here."""
+    if preconditioner == "hessian" and (l1 or not line_search):
+        raise ValueError(
+            "preconditioner='hessian' needs line_search=True and no L1 part "
+            f"(got line_search={line_search}, alpha * l1_ratio = {l1:g}): the L1 "
+            "part's proximal step is separable only in a diagonal metric, and a "
+            "Newton-type step without a line search may diverge. Use "
+            "preconditioner='diagonal'."
+        )
+    columns = objective.n_features + objective.fit_intercept
+    if preconditioner == "hessian":
+        sample = HessianMetric.sample_size(objective.n_samples, columns)
+        entries = max(objective.n_outputs * columns**2, sample * columns)
+        if entries > _HESSIAN_LIMIT_ENTRIES:
+            raise ValueError(
+                f"preconditioner='hessian' needs {objective.n_outputs} matrices of "
+                f"{columns} x {columns} and a dense sample of {sample} x {columns} "
+                f"(over {_HESSIAN_LIMIT_ENTRIES:,} float64 numbers) with "
+                f"{objective.n_features} features. Use preconditioner='diagonal' "
+                "(or 'auto', which picks it here)."
+            )
+    if preconditioner != "auto":
+        return preconditioner
+    # The row sample, in float64.
+    sample_bytes = 8 * HessianMetric.sample_size(objective.n_samples, columns) * columns
+    if (
+        l1
+        or not line_search
+        or columns > _HESSIAN_MAX_COLUMNS
+        or objective.n_outputs * columns**2 > _HESSIAN_MAX_ENTRIES
+        or sample_bytes > max(_HESSIAN_FREE_BYTES, 0.1 * _nbytes(objective.X))
+    ):
+        return "diagonal"
+    return "hessian"
+
+
+def make(preconditioner, objective, *, l1, line_search, learning_rate):
+    """``(kind, step, metric)``: the preconditioner in use (``preconditioner``
+    resolved, see :func:`resolve`), the initial step in its metric and the
+    metric, ready for the solver (a :class:`DiagonalMetric` or a
+    :class:`HessianMetric`)."""
+    kind = resolve(preconditioner, objective, l1=l1, line_search=line_search)
+    auto_step = learning_rate == "auto"
+    if kind == "hessian":
+        metric = HessianMetric.create(objective, all_rows=preconditioner == "hessian")
+        if metric is not None:
+            return "hessian", (1.0 if auto_step else float(learning_rate)), metric
+        kind = "diagonal"  # "auto" and a sample that misrepresents a column
+    if kind == "diagonal":
+        D_W, D_c = objective.diagonal()
+        if not auto_step:
+            step = float(learning_rate)
+        elif line_search:
+            step = 1.0
+        else:
+            step = 1.0 / objective.metric_lipschitz(D_W, D_c)
+        inv_W, inv_c = 1 / D_W, 1 / D_c
+    else:
+        step = float(learning_rate) if not auto_step else 1.0 / objective.lipschitz()
+        xp = objective.xp
+        inv_W = ones(xp, objective.n_features, objective.dtype, objective.device)
+        inv_c = ones(xp, objective.n_outputs, objective.dtype, objective.device)
+    if not objective.fit_intercept:
+        inv_c = objective.xp.zeros_like(inv_c)
+    return kind, step, DiagonalMetric(inv_W, inv_c)
+
+
+def _nbytes(X):
+    """Bytes of X's stored values (and indices, when sparse)."""
+    if is_sparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    nbytes = getattr(X, "nbytes", None)
+    if nbytes is None:  # an Array API array without it
+        nbytes = math.prod(X.shape) * 8
+    return int(nbytes)
 
 
 class DiagonalMetric:

@@ -14,8 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from skperceptron import BCEPerceptronClassifier
-from skperceptron._metric import HessianMetric, _inverse
 from skperceptron._objective import BCEObjective
+from skperceptron._preconditioner import _HESSIAN_FREE_BYTES, HessianMetric, _inverse, resolve
 
 
 def objective_for(X, Y, sw, l2=0.1, fit_intercept=True):
@@ -220,8 +220,6 @@ def test_auto_keeps_the_sample_within_a_tenth_of_x(x_megabytes, expected):
     Checked on the rule itself, with stand-ins for X."""
     from types import SimpleNamespace
 
-    from skperceptron._classifier import _HESSIAN_FREE_BYTES
-
     n, p = 100_000, 400
     assert 8 * HessianMetric.sample_size(n, p + 1) * (p + 1) > _HESSIAN_FREE_BYTES
     objective = SimpleNamespace(
@@ -231,7 +229,7 @@ def test_auto_keeps_the_sample_within_a_tenth_of_x(x_megabytes, expected):
         fit_intercept=True,
         X=SimpleNamespace(nbytes=int(x_megabytes * 1e6), shape=(n, p)),
     )
-    assert BCEPerceptronClassifier()._metric_kind(objective) == expected
+    assert resolve("auto", objective, l1=0.0, line_search=True) == expected
 
 
 @pytest.mark.parametrize(
