@@ -7,13 +7,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._backend import eps, namespace
+from ._backend import eps, max_abs, namespace, norm, outer, to_host, vdot
+from ._preconditioner import quadratic
 
 # A change of J counts as measured beyond _RESOLVED float epsilons of J; the fit
 # stops after _MAX_STALLED iterations in a row that neither measure a decrease
 # of J nor set a new low of the gradient test (see Progress).
 _RESOLVED = 4
 _MAX_STALLED = 10
+# A value within _ROUNDING float epsilons above the last one recorded is
+# rounding (see Stopping.record).
+_ROUNDING = 64
+# The gap test that stopping adds to max |gradient mapping| <= tol (see
+# Stopping.small_gap): the estimated remaining decrease must be at most
+# _GAP_FRACTION * tol * |J|, estimated over the last k // _GAP_WINDOW
+# iterations; before two iterations, the model's decrease at most
+# _FIRST_FRACTION tol |J|.
+_GAP_FRACTION = 0.5
+_GAP_WINDOW = 3
+_FIRST_FRACTION = 0.01
 
 
 @dataclass
@@ -73,6 +85,158 @@ class Progress:
         """The stop reason once stalled: ``flat`` when the last step's predicted
         decrease was within rounding, ``stalled`` otherwise."""
         return "flat" if self.at_resolution else "stalled"
+
+
+class Stopping:
+    """The stopping rule of every solver, and the record it keeps.
+
+    The fit has converged when ``max |gradient mapping| <= tol`` (unit step,
+    Euclidean metric, original coordinates, intercepts included: the same
+    test whatever the solver, step or metric) and :meth:`small_gap` holds.
+    ``record`` keeps the loss curve and the coefficients' norms;
+    ``end_iteration`` records an iteration, calls the monitor and applies the
+    progress rule (:class:`Progress`).
+    """
+
+    def __init__(self, objective, penalty, *, tol, line_search, monitor, verbose):
+        self.objective = objective
+        self.penalty = penalty
+        self.tol = tol
+        self.line_search = line_search
+        self.monitor = monitor
+        self.verbose = verbose
+        self.progress = Progress(objective.xp, objective.dtype)
+        self.loss_curve, self.norm_curve = [], []
+
+    def criterion(self, W, grad_W, grad_c):
+        """``max |gradient mapping|`` in the original coordinates."""
+        obj = self.objective
+        xp = obj.xp
+        if obj.mean is not None:
+            # Back to the original coordinates: d/dW = d/dW_centred + grad_c mean^T.
+            grad_W = grad_W + outer(xp, grad_c, obj.mean)
+        mapping = self.penalty.gradient_mapping(W, grad_W)
+        if obj.fit_intercept:
+            return max_abs(xp, mapping, grad_c)
+        return max_abs(xp, mapping)
+
+    def converged(self, n_iter, F, step, crit, F0, W, grad_W, grad_c, metric):
+        """``crit <= tol`` and :meth:`small_gap`; with ``verbose``, the progress
+        line of the iteration first."""
+        if self.verbose >= 2 or (self.verbose and (n_iter % 10 == 0 or crit <= self.tol)):
+            print(
+                f"iter {n_iter:5d}  objective {F:.10g}  max|grad map| {crit:.3e}  step {step:.3e}",
+                flush=True,
+            )
+        return crit <= self.tol and self.small_gap(F0, W, grad_W, grad_c, metric)
+
+    def model_decrease(self, W, grad_W, grad_c, metric):
+        """The decrease of the quadratic model of ``J`` in the metric by one unit
+        proximal step: ``0.5 g' M^-1 g`` without an L1 part; with one, it is
+        ``-(g' d + 0.5 d' M d + g(W + d) - g(W))``, ``d`` the proximal step
+        (diagonal metric), which is 0 at an optimum where the plain gradient
+        is not."""
+        xp = self.objective.xp
+        if not self.penalty:
+            return 0.5 * quadratic(metric, grad_W, grad_c, xp)
+        dW, dc = metric.direction(grad_W, grad_c)
+        W_next = self.penalty.prox(W - dW, metric.inv_W)
+        dW = W_next - W
+        linear_W, square_W, linear_c = to_host(
+            xp, [vdot(xp, grad_W, dW), vdot(xp, dW / metric.inv_W, dW), vdot(xp, grad_c, dc)]
+        )
+        change = self.penalty.value(W_next) - self.penalty.value(W)
+        return -float(linear_W + 0.5 * square_W + change) + 0.5 * float(linear_c)
+
+    def small_gap(self, F0, W, grad_W, grad_c, metric):
+        """Whether the objective looks within ``tol`` (relative) of its minimum.
+
+        ``max |gradient mapping| <= tol`` does not bound the gap: with sparse
+        or small-scale features the gradient entries are small long before J
+        is (a CSR fit stopped after 4 iterations 2e-4 above J*), and a weak
+        penalty leaves directions of curvature ``alpha`` where a gradient of
+        ``tol`` still hides ``tol**2 / alpha``.  So stopping also asks this,
+        from values the solver already has:
+
+        - the last iteration's computed change and predicted decrease were
+          both within rounding (``progress.at_resolution``): nothing more to
+          gain in this dtype;
+        - before two iterations (a start or a warm start): the metric's model
+          of the decrease still available (:meth:`model_decrease`,
+          ``0.5 g' M^-1 g`` without an L1 part; 0.3 to 6 x |J| from a cold
+          start) is at most ``0.01 tol |J|``;
+        - otherwise Aitken's extrapolation of the objective values: with
+          ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
+          windows of ``m`` iterations, the rate ``r = d2 / d1`` (``d1 > d2``)
+          predicts the remaining decrease ``d2 r / (1 - r)``, which must be at
+          most ``0.5 tol |J|``.
+        """
+        if self.progress.at_resolution:
+            return True
+        history = [F0, *self.loss_curve]
+        k = len(history) - 1
+        F = history[-1]
+        scale = self.tol * abs(F)
+        m = max(1, k // _GAP_WINDOW)
+        if k < 2 * m:
+            return self.model_decrease(W, grad_W, grad_c, metric) <= _FIRST_FRACTION * scale
+        d1 = history[k - 2 * m] - history[k - m]
+        d2 = history[k - m] - F
+        if d2 <= 0:
+            return True
+        if d1 <= d2:
+            return False
+        rate = d2 / d1
+        return d2 * rate / (1 - rate) <= _GAP_FRACTION * scale
+
+    def no_step(self, F, predicted):
+        """The stop reason when the line search finds no step: ``flat`` when
+        the first-order decrease of the whole step was within rounding of
+        ``J`` (``_RESOLVED`` epsilons), ``line_search`` otherwise."""
+        resolution = _RESOLVED * eps(self.objective.xp, self.objective.dtype) * abs(F)
+        return "flat" if predicted <= resolution else "line_search"
+
+    def record(self, F):
+        """Append the objective after an iteration to the loss curve.
+
+        With the line search every accepted step decreases J (Armijo, or the
+        slope test where the values are equal up to rounding), so a computed
+        value above the last one recorded is rounding of the dtype: the last
+        value is recorded again, and the curve never increases, in float32 as
+        in float64.
+        """
+        curve = self.loss_curve
+        if self.line_search and curve and F > curve[-1]:
+            rounding = _ROUNDING * eps(self.objective.xp, self.objective.dtype) * abs(curve[-1])
+            if F - curve[-1] <= rounding:
+                F = curve[-1]
+        curve.append(F)
+
+    def end_iteration(self, n_iter, W, c, raw, F, progress=True):
+        """Record an iteration and call the monitor: the stop reason, or None.
+        ``progress=False`` for an iteration the progress rule does not judge
+        (a restart of the momentum, a fit without line search)."""
+        self.record(F)
+        self.norm_curve.append(norm(self.objective.xp, W))
+        if self.monitor is not None and self.monitor(n_iter, W, c, raw, F):
+            return "stopped"
+        if progress and self.progress.stalled >= _MAX_STALLED:
+            return self.progress.reason()
+        return None
+
+    def result(self, W, c, raw, n_iter, reason, step, crit):
+        return SolverResult(
+            W=W,
+            c=c,
+            raw=raw,
+            n_iter=n_iter,
+            converged=reason == "converged",
+            stop_reason=reason,
+            step=step,
+            criterion=crit,
+            loss_curve=self.loss_curve,
+            coef_norm_curve=[float(v) for v in to_host(self.objective.xp, self.norm_curve)],
+        )
 
 
 def diagnose(result, *, tol, max_iter, alpha, l1_ratio, line_search, dtype, scale_ratio, Y, sw):

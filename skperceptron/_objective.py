@@ -27,7 +27,13 @@ from ._backend import (
     weighted_sum,
     zeros,
 )
-from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, threads_for
+from ._passes import (
+    DenseRowBlocks,
+    RawPasses,
+    SparseRowBlocks,
+    single_threaded_blas,
+    threads_for,
+)
 
 
 class BCEObjective:
@@ -130,6 +136,11 @@ class BCEObjective:
         self.mean = None
         if center and self.fit_intercept:
             self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
+
+    def product_threads(self):
+        """The context a fit runs in: while the row blocks of the products run
+        on our own threads, the BLAS calls inside them run single-threaded."""
+        return single_threaded_blas(self._blocks is not None)
 
     def intercept_of(self, W, c):
         """The intercept ``b`` of the parameters ``(W, c)``."""

@@ -11,8 +11,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from skperceptron import BCEPerceptronClassifier
-from skperceptron import _solvers
-from skperceptron._convergence import _MAX_STALLED, Progress
+from skperceptron._convergence import _MAX_STALLED, Progress, Stopping
 
 
 def relative_gap(clf, X, y, J_star):
@@ -30,7 +29,7 @@ def optimum(X, y, **params):
 @pytest.fixture
 def gradient_test_only(monkeypatch):
     """The stopping rule of the gradient alone (the gap test always passes)."""
-    monkeypatch.setattr(_solvers.ProximalGradientSolver, "_small_gap", lambda self, *a: True)
+    monkeypatch.setattr(Stopping, "small_gap", lambda self, *a: True)
 
 
 def sparse_columns_problem():
