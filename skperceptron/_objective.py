@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The smooth part of the objective: weighted binary cross-entropy plus L2."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -27,13 +28,7 @@ from ._backend import (
     weighted_sum,
     zeros,
 )
-from ._passes import (
-    DenseRowBlocks,
-    RawPasses,
-    SparseRowBlocks,
-    single_threaded_blas,
-    threads_for,
-)
+from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, Threads
 
 
 class BCEObjective:
@@ -81,9 +76,11 @@ class BCEObjective:
     # A subclass that builds its own state gets the NumPy namespace.
     xp = np
     device = None
-    # The NumPy passes and threaded CSR products (see ``_passes``), if any.
+    # The NumPy passes and threaded CSR products (see ``_passes``), if any,
+    # and the threads of the fit.
     _passes = None
     _blocks = None
+    threads = Threads(1)
     # sample_design fills its sample this many bytes of it at a time (None:
     # at once), so that no temporary is as large as the sample.
     _sample_chunk_bytes = 2**20
@@ -99,8 +96,11 @@ class BCEObjective:
             # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
             # time (two n-by-K arrays fewer), and threaded row blocks for the
             # products with a dense or CSR X.
-            n_threads = threads_for(Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0))
-            self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads)
+            self.threads = Threads.for_problem(
+                Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0)
+            )
+            n_threads = self.threads.n_threads
+            self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads, self.threads)
             if self._passes.single:
                 # Small data (one chunk): memory is no concern, per-call overhead
                 # is (an iteration takes about 100 microseconds): float
@@ -110,9 +110,9 @@ class BCEObjective:
                 self._sw_col = sw[:, None]
                 self._passes.sign = 2 * Y - 1
             if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
-                self._blocks = SparseRowBlocks(X, n_threads)
+                self._blocks = SparseRowBlocks(X, n_threads, self.threads)
             elif isinstance(X, np.ndarray) and DenseRowBlocks.usable(X, n_threads):
-                self._blocks = DenseRowBlocks(X, n_threads)
+                self._blocks = DenseRowBlocks(X, n_threads, self.threads)
         else:
             # Reused by every pass over the raw predictions.
             self._swY = self._sw_col * Y
@@ -137,10 +137,21 @@ class BCEObjective:
         if center and self.fit_intercept:
             self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
 
+    @contextlib.contextmanager
     def product_threads(self):
         """The context a fit runs in: while the row blocks of the products run
-        on our own threads, the BLAS calls inside them run single-threaded."""
-        return single_threaded_blas(self._blocks is not None)
+        on our own threads, the BLAS calls inside them run single-threaded;
+        the fit's threads end with it."""
+        try:
+            with self.threads.single_blas(self._blocks is not None):
+                yield
+        finally:
+            self.threads.close()
+
+    def matrix_threads(self, n_flops):
+        """A context for ``n_flops`` of matrix-matrix work inside the fit (a
+        preconditioner's refresh): the BLAS's threads where they pay."""
+        return self.threads.blas(n_flops)
 
     def intercept_of(self, W, c):
         """The intercept ``b`` of the parameters ``(W, c)``."""

@@ -18,8 +18,6 @@ not depend on thread timing.
 """
 
 import contextlib
-import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -36,59 +34,69 @@ _MIN_THREADED_ENTRIES = 2**16
 # Products are split over threads from this many stored entries of X.
 _MIN_THREADED_NNZ = 2**18
 
-_pool = None
-_pool_lock = threading.Lock()
-_controller = None
 # Matrix-matrix products below this many flops stay on the fit's one BLAS thread.
 _MIN_THREADED_FLOPS = 2**26
 
 
-def available_threads():
-    """Threads the BLAS may use now (``threadpoolctl``; 1 if it cannot tell).
+class Threads:
+    """The threads of one fit: ``n_threads`` workers and the BLAS's limits.
 
-    Following the BLAS keeps ``threadpool_limits`` and joblib's per-worker
-    limits in force for these passes too.
+    The pool is made on first use and shut down by :meth:`close` at the end
+    of the fit (see ``BCEObjective.product_threads``): no thread, pool or
+    lock outlives a fit, so a process forked later starts with none.  The
+    BLAS's threads are read and limited through threadpoolctl, asked only for
+    problems large enough to use threads (its first call costs milliseconds).
     """
-    global _controller
-    try:
-        if _controller is None:
+
+    def __init__(self, n_threads, controller=None):
+        self.n_threads = n_threads
+        self.controller = controller
+        self._pool = None
+
+    @classmethod
+    def for_problem(cls, n_entries, nnz=0):
+        """One thread for small problems, else as many as the BLAS may use now
+        (so that ``threadpool_limits`` and joblib's per-worker limits hold
+        for these passes too)."""
+        if n_entries < _MIN_THREADED_ENTRIES and nnz < _MIN_THREADED_NNZ:
+            return cls(1)
+        try:
             from threadpoolctl import ThreadpoolController
 
-            _controller = ThreadpoolController()
-        counts = [lib["num_threads"] for lib in _controller.info() if lib["user_api"] == "blas"]
-    except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return 1
-    return max(1, min(counts, default=1))
+            controller = ThreadpoolController()
+            counts = [lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"]
+        except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return cls(1)
+        return cls(max(1, min(counts, default=1)), controller)
 
+    def run(self, tasks):
+        """The results of the callables ``tasks``, in order, on the pool."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=max(self.n_threads, len(tasks)), thread_name_prefix="skperceptron"
+            )
+        futures = [self._pool.submit(task) for task in tasks]
+        return [future.result() for future in futures]
 
-def threads_for(n_entries, nnz=0):
-    """Threads for the passes over ``n_entries`` entries and a product with
-    ``nnz`` stored entries: 1 for small problems, without asking threadpoolctl
-    (its first call costs milliseconds)."""
-    if n_entries < _MIN_THREADED_ENTRIES and nnz < _MIN_THREADED_NNZ:
-        return 1
-    return available_threads()
+    def close(self):
+        """Shut the pool down (a later :meth:`run` makes a new one)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
+    def single_blas(self, active=True):
+        """A context in which the BLAS uses one thread (when ``active``)."""
+        if not active or self.controller is None:
+            return contextlib.nullcontext()
+        return self.controller.limit(limits=1, user_api="blas")
 
-def _forget_pool():
-    """In a child process made by fork: the parent's pool threads do not exist
-    there, and a task handed to its pool would wait forever."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _executor(n_threads):
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < n_threads:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="skperceptron")
-        return _pool
+    def blas(self, n_flops):
+        """A context in which the BLAS may use the fit's threads (inside
+        :meth:`single_blas`) for ``n_flops`` of matrix-matrix work; small work
+        stays on one thread."""
+        if self.n_threads <= 1 or n_flops < _MIN_THREADED_FLOPS or self.controller is None:
+            return contextlib.nullcontext()
+        return self.controller.limit(limits=self.n_threads, user_api="blas")
 
 
 def _residual(raw, Y, sw, rows, out=None, H=None):
@@ -123,7 +131,7 @@ class RawPasses:
     ``_MIN_THREADED_ENTRIES`` entries, one chunk up to ``_CHUNK_ENTRIES``.
     """
 
-    def __init__(self, n_rows, n_cols, n_threads):
+    def __init__(self, n_rows, n_cols, n_threads, threads=None):
         entries = n_rows * n_cols
         # At least two chunks a thread: a machine with many cores gets no
         # more threads than the data can keep busy.
@@ -138,6 +146,7 @@ class RawPasses:
             if hi > lo
         ]
         self.n_threads = len(self.parts)
+        self.threads = threads if threads is not None else Threads(self.n_threads)
         # Small data: one chunk, run inline.
         self.single = len(self.parts) == 1 and len(self.parts[0]) == 1
         # ``2 Y - 1`` in the data's dtype, when the objective keeps it (small data).
@@ -154,11 +163,8 @@ class RawPasses:
             return [work(slice(None))]
         if self.n_threads <= 1 or not threaded:
             return [work(rows) for part in self.parts for rows in part]
-        pool = _executor(self.n_threads)
-        futures = [
-            pool.submit(lambda part=part: [work(rows) for rows in part]) for part in self.parts
-        ]
-        return [result for future in futures for result in future.result()]
+        tasks = [lambda part=part: [work(rows) for rows in part] for part in self.parts]
+        return [result for results in self.threads.run(tasks) for result in results]
 
     # -- the passes ----------------------------------------------------------
     def residual(self, raw, Y, sw, R, H=None):
@@ -287,19 +293,18 @@ class _RowBlocks:
     that it multiplies (:meth:`residual_rmatmul`): R exists a chunk of rows at
     a time, each chunk multiplied into its thread's partial while it is in
     cache.  The fit runs with the BLAS on one thread
-    (:func:`single_threaded_blas`): OpenBLAS's own threads keep spinning on
+    (:meth:`Threads.single_blas`): OpenBLAS's own threads keep spinning on
     the cores for a while after each of its calls, which slowed every pass
     of ours that followed a BLAS product.
     """
 
-    def __init__(self, X, bounds):
+    def __init__(self, X, bounds, threads=None):
         self.X = X
         self.blocks = [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+        self.threads = threads if threads is not None else Threads(len(self.blocks))
 
     def _run(self, work):
-        pool = _executor(len(self.blocks))
-        futures = [pool.submit(work, lo, hi) for lo, hi in self.blocks]
-        return [future.result() for future in futures]
+        return self.threads.run([lambda lo=lo, hi=hi: work(lo, hi) for lo, hi in self.blocks])
 
     def _add_product(self, start, stop, r, partial):
         """``partial += X[start:stop].T @ r``."""
@@ -357,12 +362,12 @@ class SparseRowBlocks(_RowBlocks):
     (a block's ``indptr`` keeps absolute offsets into the whole ``indices``
     and ``data``): nothing of X is copied."""
 
-    def __init__(self, X, n_threads):
+    def __init__(self, X, n_threads, threads=None):
         n_threads = _block_count(n_threads, X.nnz)
         targets = np.linspace(0, X.nnz, n_threads + 1)
         bounds = np.searchsorted(X.indptr, targets).clip(0, X.shape[0])
         bounds[0], bounds[-1] = 0, X.shape[0]
-        super().__init__(X, bounds)
+        super().__init__(X, bounds, threads)
 
     @classmethod
     def usable(cls, X, n_threads):
@@ -415,9 +420,9 @@ class DenseRowBlocks(_RowBlocks):
     (views, no copy), einsum for ``X.T @ R`` chunk by chunk (faster than
     OpenBLAS's transposed product here, which does not scale with threads)."""
 
-    def __init__(self, X, n_threads):
+    def __init__(self, X, n_threads, threads=None):
         n_threads = _block_count(n_threads, X.size)
-        super().__init__(X, np.linspace(0, X.shape[0], n_threads + 1).astype(int))
+        super().__init__(X, np.linspace(0, X.shape[0], n_threads + 1).astype(int), threads)
 
     @classmethod
     def usable(cls, X, n_threads):
@@ -447,19 +452,3 @@ class DenseRowBlocks(_RowBlocks):
             partial[:, 0] += np.einsum("ij,i->j", self.X[start:stop], r[:, 0])
         else:
             partial += np.einsum("ij,ik->jk", self.X[start:stop], r)
-
-
-def single_threaded_blas(active):
-    """A context in which the BLAS uses one thread (when ``active``)."""
-    if not active or _controller is None:
-        return contextlib.nullcontext()
-    return _controller.limit(limits=1, user_api="blas")
-
-
-def blas_threads(n_threads, n_flops):
-    """A context in which the BLAS may use ``n_threads`` threads (read before
-    :func:`single_threaded_blas` set it to one) for ``n_flops`` of matrix-matrix
-    work; small work stays on one thread."""
-    if n_threads <= 1 or n_flops < _MIN_THREADED_FLOPS or _controller is None:
-        return contextlib.nullcontext()
-    return _controller.limit(limits=n_threads, user_api="blas")

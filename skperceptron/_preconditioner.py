@@ -36,7 +36,6 @@ from ._backend import (
     vdot,
     zeros,
 )
-from ._passes import blas_threads
 
 # Rows in the Hessian's sample: all rows up to twice this size, else the larger
 # of _SAMPLE_MIN and _SAMPLE_PER_COLUMN per column of [X, 1], evenly spaced.
@@ -278,8 +277,7 @@ class HessianMetric:
         m, q = self.A.shape
         # Inside the fit the BLAS runs on one thread (see _passes); these
         # products are matrix-matrix work that its threads do speed up.
-        n_threads = obj._passes.n_threads if obj._passes is not None else 1
-        with blas_threads(n_threads, m * q * q * len(units)):
+        with obj.matrix_threads(m * q * q * len(units)):
             for k in units:
                 # Sum of B' B over blocks of rows, B = A sqrt(h_k): NumPy
                 # computes each with BLAS syrk (half the flops of a general

@@ -262,17 +262,48 @@ def _fit_in_child(X, y):
     return BCEPerceptronClassifier(tol=1e-8, max_iter=500).fit(X, y).coef_
 
 
+def _our_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("skperceptron")]
+
+
+def test_threads_live_for_one_fit(small_chunks, monkeypatch):
+    """The passes run on a pool of their own fit: it exists during the fit
+    and no thread of it is left after (no module-level pool)."""
+    seen = []
+    run = _passes.Threads.run
+
+    def spy(self, tasks):
+        results = run(self, tasks)
+        seen.append(len(_our_threads()))
+        return results
+
+    monkeypatch.setattr(_passes.Threads, "run", spy)
+    monkeypatch.setattr(
+        _passes.Threads, "for_problem", classmethod(lambda cls, n, nnz=0: cls(2))
+    )
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    y = (X[:, 0] + rng.standard_normal(300) > 0).astype(int)
+    BCEPerceptronClassifier(tol=1e-8, max_iter=500).fit(X, y)
+    assert seen and max(seen) >= 1  # the threaded path ran, on our threads
+    assert _our_threads() == []
+
+
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_fit_in_a_forked_child_after_a_threaded_fit(small_chunks):
-    """The parent's thread pool does not survive fork: a child must make its own
-    instead of waiting forever on the parent's (dead) threads."""
+def test_fit_in_a_forked_child_after_a_threaded_fit(small_chunks, monkeypatch):
+    """A child forked after a threaded fit fits too: no pool of the parent's
+    (whose threads do not exist in the child) is left to wait on."""
     import multiprocessing
 
+    monkeypatch.setattr(
+        _passes.Threads, "for_problem", classmethod(lambda cls, n, nnz=0: cls(2))
+    )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5))
     y = (X[:, 0] + rng.standard_normal(300) > 0).astype(int)
     parent = BCEPerceptronClassifier(tol=1e-8, max_iter=500).fit(X, y)
-    assert _passes._pool is not None  # the threaded path ran here
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child = pool.apply_async(_fit_in_child, (X, y)).get(timeout=120)
     assert_allclose(child, parent.coef_, rtol=1e-10)
