@@ -8,41 +8,19 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
-from ._backend import (
-    asarray,
-    astype,
-    column_stack,
-    copy,
-    expit,
-    from_host,
-    input_namespace,
-    log_expit,
-    matmul,
-    namespace,
-    to_numpy,
-    zeros,
-)
-from ._compat import (
-    HAS_CALLBACKS,
-    CallbackSupportMixin,
-    Interval,
-    StrOptions,
-    _fit_context,
-    check_same_namespace,
-    get_namespace_and_device,
-    indexing_dtype,
-    move_to,
-    validate_data,
-)
-from . import _dask
-from ._data import encode_targets, fold_weights, holdout_weights, validation_split
-from . import _preconditioner
+from . import _dask, _preconditioner
+from ._backend import asarray, astype, column_stack, copy, expit, from_host, input_namespace
+from ._backend import log_expit, matmul, namespace, to_numpy, zeros
+from ._compat import HAS_CALLBACKS, CallbackSupportMixin, Interval, StrOptions, _fit_context
+from ._compat import check_same_namespace, move_to, validate_data
+from ._convergence import diagnose
+from ._data import class_list, decode_labels, encode_known_targets, fold_weights, log_odds
+from ._data import prepare_fit
 from ._monitor import Monitor
 from ._objective import BCEObjective
 from ._penalty import L1Penalty
-from ._convergence import diagnose
 from ._solvers import ProximalGradientSolver
 
 
@@ -63,158 +41,98 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     with ``BCE(y, sigma(v)) = -(y log_expit(v) + (1 - y) log_expit(-v))``,
     ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i``,
-    ``rho = l1_ratio``, and the intercepts never penalized.  The gradient with
-    respect to the raw outputs is ``(expit(v) - y) * s_i / S``.
-
-    For binary targets this is exactly the problem of
-    ``LogisticRegression(C=1 / (alpha * S), l1_ratio=l1_ratio)`` (its
-    unnormalized loss is ``S`` times ours, its penalty ``1 / C`` times the
-    sum of the penalty terms); with unit weights ``S = n_samples``.
+    ``rho = l1_ratio``, and the intercepts never penalized.  For binary targets
+    this is the problem of ``LogisticRegression(C=1 / (alpha * S),
+    l1_ratio=l1_ratio)``; with unit weights ``S = n_samples``.  How the fit
+    works and what each choice below costs: :doc:`/user_guide/training`.
 
     Parameters
     ----------
     alpha : float, default=1e-4
         Regularization strength, ``>= 0``. ``alpha=0`` is the unregularized
         perceptron, whose optimum is at infinity on linearly separable data.
-
     l1_ratio : float, default=0.0
         Elastic-net mixing, in ``[0, 1]``: ``alpha * l1_ratio`` multiplies the
-        L1 norm (entered through its exact proximal operator, so zeros in
-        ``coef_`` are exact) and ``alpha * (1 - l1_ratio)`` the squared L2 norm.
-
+        L1 norm (zeros in ``coef_`` are exact) and ``alpha * (1 - l1_ratio)``
+        the squared L2 norm.
     fit_intercept : bool, default=True
         Whether to fit the intercepts ``b`` (never penalized).
-
     solver : {"nesterov", "gd"}, default="nesterov"
-        ``"nesterov"``: gradient steps with momentum, chosen afresh at each
-        iteration; it needs fewer iterations than ``"gd"`` at the same cost
-        per iteration (two passes over X), so keep it.  ``"gd"``: plain
-        (proximal) gradient descent, the textbook method, for comparisons and
-        teaching.  How each works: :doc:`/user_guide/training` ("Nesterov
-        acceleration with restart").
-
+        ``"nesterov"``: gradient steps with momentum, fewer iterations than
+        ``"gd"`` at the same cost per iteration, so keep it.  ``"gd"``: plain
+        (proximal) gradient descent, for comparisons and teaching.
     preconditioner : {"auto", "hessian", "diagonal"} or None, default="auto"
-        How the steps adapt to the scales and correlations of the features.
-        Keep ``"auto"``: it takes ``"hessian"`` where that applies and its
-        memory is small (no L1 part, ``line_search=True``, up to 512 features),
-        otherwise ``"diagonal"``; ``preconditioner_`` says which a fit used.
-
-        - ``"hessian"``: Newton-type steps from the curvature of a sample of
-          rows; they undo the scales and the correlations of the features,
-          and need the fewest iterations (6 where ``"diagonal"`` needs 455 on
-          the ill-scaled benchmark set).  Set it yourself for more than 512
-          features when ``n_outputs * (n_features + 1)**2`` float64 numbers
-          fit in memory.  It needs ``line_search=True`` and no L1 part.
-        - ``"diagonal"``: one step size per feature: insensitive to the
-          scales of the features, not to their correlations; costs
-          ``n_features`` numbers.  Used with an L1 part, without the line
-          search and for many features (sparse text data).
-        - ``None``: one step size for all features, the textbook method;
-          slow unless the features are standardized.
-
-        Details (sample size, refreshes, implicit centring, the rule of
-        ``"auto"``): :doc:`/user_guide/training`.
-
+        How the steps adapt to the scales and correlations of the features:
+        ``"hessian"``, Newton-type steps from the curvature of a sample of
+        rows, the fewest iterations (it needs ``line_search=True``, no L1 part,
+        and memory for ``n_outputs * (n_features + 1)**2`` float64 numbers);
+        ``"diagonal"``, one step size per feature, insensitive to their scales,
+        not to their correlations; ``None``, one step size, slow unless the
+        features are standardized.  Keep ``"auto"``: ``"hessian"`` where it
+        applies and up to 512 features, ``"diagonal"`` otherwise;
+        ``preconditioner_`` says which a fit used.
     learning_rate : "auto" or float, default="auto"
-        The step size.  With ``preconditioner=None``, ``"auto"`` is ``1 / L``
-        with ``L = (1/4) (1/S) sum_i s_i (||x_i||^2 + 1) + alpha (1 - l1_ratio)``,
-        the trace of the Hessian bound ``[X, 1]^T diag(s/S) [X, 1] / 4 + alpha I``
-        (``sigma' <= 1/4``), hence an upper bound on the curvature for dense
-        and sparse X, intercept and sample weights included; a float is the
-        textbook ``eta``.  With a preconditioner the step is in its metric:
-        ``"auto"`` is 1 with the line search, and (``"diagonal"``) without it
-        the reciprocal of an upper estimate of the largest eigenvalue of
-        ``D^-1/2 H D^-1/2`` (power iterations, times 1.1, capped by its trace).
-
+        The step size, in the preconditioner's metric.  ``"auto"``: 1 with a
+        preconditioner and the line search, otherwise the reciprocal of an
+        upper bound on the curvature, computed from the data.  A float is the
+        textbook ``eta``, used as given.
     line_search : bool, default=True
-        Backtracking on the step (Armijo sufficient decrease, halving), then
-        up to two Newton steps on the one-dimensional objective along the
-        direction, all on cached raw predictions (no product with X).  The
-        step carries over and may grow between iterations; the objective
-        never increases.  With ``line_search=False`` each update is
-        ``W <- W - learning_rate * grad J`` (in the metric in use), which may
-        diverge: the fit then stops at the last finite iterate with a
-        ``ConvergenceWarning``.
-
+        Backtracking on the step along cached raw predictions (no extra
+        product with X); the objective never increases.  With ``False`` each
+        update is ``W <- W - learning_rate * grad J`` (in the metric in use),
+        which may diverge: the fit then stops at the last finite iterate with
+        a ``ConvergenceWarning``.
     max_iter : int, default=1000
         Maximum number of iterations.
-
     tol : float, default=1e-4
         Converged when ``max |gradient mapping| <= tol`` over all coefficients
         and intercepts (the gradient of ``J`` when ``l1_ratio == 0``) and the
-        objective is within about ``tol`` (relative) of its minimum: the
-        decrease still to come, extrapolated from the objective values of the
-        last third of the iterations (Aitken), is at most ``tol / 2`` of
-        ``J``, or the last iteration could not decrease ``J`` in this dtype.
-        The gradient test alone stops too early with sparse or small-scale
-        features (tiny gradient entries) and weak penalties.  Also the
-        minimal improvement of the validation loss under early stopping.
-
+        objective looks within about ``tol`` (relative) of its minimum.  Also
+        the minimal improvement of the validation loss under early stopping.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
-
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data,
         stop when its weighted mean BCE has not improved by ``tol`` for
         ``n_iter_no_change`` iterations, and restore the best coefficients.
-
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
-
     n_iter_no_change : int, default=10
         Patience of early stopping, in iterations.
-
     random_state : int, RandomState instance or None, default=None
         Seeds the early-stopping split.
-
     warm_start : bool, default=False
         Start from the previous ``coef_`` and ``intercept_`` when their shapes
         and classes match.
-
     verbose : int, default=0
         ``0``: silent.  ``1``: a line every 10 iterations and at the last one,
-        ``iter N  objective J  max|grad map| G  step S``, with ``G`` the
-        largest entry of the gradient mapping (the stopping criterion, equal
-        to the largest entry of the gradient without an L1 part) and ``S``
-        the step.  ``2`` (or more): that line at every iteration, and below
-        it one line per trial of the line search,
-        ``trial step T  objective J  accepted`` (or ``rejected``).  See
-        :doc:`/user_guide/monitoring` for this and the other ways to watch a fit.
+        ``iter N  objective J  max|grad map| G  step S`` (``G`` is the
+        stopping criterion).  ``2``: that line at every iteration, and one line
+        per trial of the line search.  See :doc:`/user_guide/monitoring`.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels (``arange(n_labels)`` for multilabel targets).
-
     coef_ : ndarray of shape (n_outputs, n_features)
         Weights, in the dtype of X.
-
     intercept_ : ndarray of shape (n_outputs,)
         Intercepts.
-
     n_iter_ : int
         Number of iterations run (at least 1).
-
     loss_curve_ : list of float
         ``J`` after each iteration, penalty included.
-
     validation_loss_curve_ : list of float
         Validation BCE after each iteration (only with ``early_stopping``).
-
     best_iteration_ : int
         Iteration (counted from 1) whose coefficients were restored (only with
         ``early_stopping``).
-
     learning_rate_ : float
         The step in use at the end of the fit.
-
     preconditioner_ : {"hessian", "diagonal"} or None
-        The preconditioner the fit used (``preconditioner`` with ``"auto"``
-        resolved).
-
+        The preconditioner the fit used (``"auto"`` resolved).
     n_features_in_ : int
         Number of features seen in fit.
-
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X was a DataFrame with string column names.
 
@@ -294,60 +212,6 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         return tags
 
     # -- fit -------------------------------------------------------------------
-    def _validate_fit_data(self, X, y, sample_weight):
-        # Under array_api_dispatch the fit runs in X's namespace and on its
-        # device; the targets and weights follow X there.  NumPy otherwise.
-        xp, device = input_namespace(X)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[xp.float64, xp.float32],
-            multi_output=True,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        classes, Y, kind = encode_targets(y)
-        if xp is not np:
-            # NumPy keeps the int8 0/1 matrix: the passes over the raw
-            # predictions read it a chunk at a time (an eighth of a float64 Y).
-            Y = astype(xp, move_to(Y, xp=xp, device=device), X.dtype)
-        sw, S = fold_weights(
-            y, Y, kind, sample_weight, self.class_weight, X.shape[0], X.dtype, classes=classes
-        )
-        return X, y, Y, classes, kind, sw, S
-
-    def _initial_parameters(self, objective, classes, Y, sw):
-        K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
-        xp, device = objective.xp, objective.device
-        if (
-            self.warm_start
-            and hasattr(self, "coef_")
-            and tuple(self.coef_.shape) == (K, p)
-            and _same_classes(getattr(self, "_fitted_classes", None), classes)
-        ):
-            if xp is np:
-                W = np.array(self.coef_, dtype=dtype)
-                c = np.array(self.intercept_, dtype=dtype)
-            else:
-                W, c = move_to(self.coef_, self.intercept_, xp=xp, device=device)
-                W = copy(xp, asarray(xp, W, dtype, device))
-                c = copy(xp, asarray(xp, c, dtype, device))
-            if objective.mean is not None:
-                c = c + W @ objective.mean
-            return W, c
-        W = zeros(xp, (K, p), dtype, device)
-        if not objective.fit_intercept:
-            return W, zeros(xp, K, dtype, device)
-        # The optimal intercepts at W = 0 are the weighted log-odds: K numbers,
-        # computed on the host from the K weighted class frequencies.
-        prior = to_numpy(xp, sw @ Y)
-        c = np.zeros(K, dtype=prior.dtype)
-        ok = (prior > 0) & (prior < 1)
-        c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
-        return W, from_host(xp, c, dtype, device)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model by full-batch gradient descent.
@@ -373,37 +237,25 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         """
         if _dask.is_dask_collection(X):
             return _dask.fit(self, X, y, sample_weight)
-        X, y, Y, classes, kind, sw, S = self._validate_fit_data(X, y, sample_weight)
-        self.classes_ = classes
-        self._label_kind = kind
+        return self._fit_prepared(prepare_fit(self, X, y, sample_weight))
 
-        val = val_weights = None
-        if self.early_stopping:
-            train, val = validation_split(
-                Y, kind, self.validation_fraction, self.random_state
-            )
-            # The held-out rows stay in X with zero training weight: no copy of
-            # X, and their raw predictions come for free with the training ones.
-            sw, val_weights = holdout_weights(sw, val)
-
-        objective = BCEObjective(
-            X,
-            Y,
-            sw,
-            l2=self.alpha * (1 - self.l1_ratio),
-            fit_intercept=self.fit_intercept,
-            center=self.preconditioner is not None,
+    def _problem(self, X, Y, sw, objective_class=BCEObjective, center=False):
+        """The smooth part of ``J`` on ``(X, Y, sw)`` and its L1 part."""
+        smooth = objective_class(
+            X, Y, sw, l2=self.alpha * (1 - self.l1_ratio), fit_intercept=self.fit_intercept,
+            center=center,
         )
-        return self._solve(
-            objective, X, y, Y, sw, classes, val, val_weights, sample_weight, prior=(Y, sw)
-        )
+        return smooth, L1Penalty(self.alpha * self.l1_ratio)
 
-    def _solve(self, objective, X, y, Y, sw, classes, val, val_weights, sample_weight, prior):
-        """Everything after the data are ready: shared by the NumPy, Array API and
-        dask fits (``objective`` holds the backend; ``prior`` is ``(Y, sw)``, or
-        an equivalent one-row pair, for the starting intercepts)."""
-        penalty = L1Penalty(self.alpha * self.l1_ratio)
-        W0, c0 = self._initial_parameters(objective, classes, *prior)
+    def _fit_prepared(self, data, objective_class=BCEObjective):
+        """Everything after the data are ready (a :class:`FitData`): the one
+        entry point of the NumPy and Array API fit and of ``_dask.fit``, which
+        passes its own ``objective_class``."""
+        self.classes_, self._label_kind = data.classes, data.kind
+        objective, penalty = self._problem(
+            data.X, data.Y, data.sw, objective_class, center=self.preconditioner is not None
+        )
+        W0, c0 = self._initial_parameters(objective, data)
         self.preconditioner_, step, metric = _preconditioner.make(
             self.preconditioner,
             objective,
@@ -416,11 +268,13 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         scale_ratio = objective.scale_ratio() if self.preconditioner is None else None
         objective.forget_moments()
 
-        monitor = Monitor(self, objective, Y, val, val_weights)
+        monitor = Monitor(self, objective, data.Y, data.val, data.val_weights)
         callback_ctx = metadata = None
+        X, y = data.X, data.y
         if HAS_CALLBACKS:
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
-            metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
+            if data.sample_weight is not None:
+                metadata = {"sample_weight": data.sample_weight}
             callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
             monitor.attach_callbacks(callback_ctx, X, y, metadata, W0, c0)
 
@@ -443,7 +297,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         W, c = result.W, result.c
         for stale in ("validation_loss_curve_", "best_iteration_"):
             self.__dict__.pop(stale, None)
-        if val is not None and monitor.best is not None:
+        if data.val is not None and monitor.best is not None:
             W, c = monitor.best
             self.validation_loss_curve_ = monitor.curve
             self.best_iteration_ = monitor.best_iteration
@@ -451,7 +305,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self.coef_ = astype(xp, W, X.dtype, copy=False)
         self.intercept_ = astype(xp, objective.intercept_of(W, c), X.dtype, copy=False)
         # A host list, not an array: fitted arrays live in X's namespace.
-        self._fitted_classes = _class_list(classes)
+        self._fitted_classes = class_list(data.classes)
         self.n_iter_ = max(int(result.n_iter), 1)
         self.loss_curve_ = result.loss_curve or [self._objective_value(objective, penalty)]
         self.learning_rate_ = float(result.step)
@@ -468,26 +322,70 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                     line_search=self.line_search,
                     dtype=objective.dtype,
                     scale_ratio=scale_ratio,
-                    Y=Y,
-                    sw=sw,
+                    Y=data.Y,
+                    sw=data.sw,
                 ),
                 ConvergenceWarning,
             )
         if callback_ctx is not None:
             callback_ctx.call_on_fit_task_end(
-                estimator=self,
-                X=X,
-                y=y,
-                metadata=metadata,
-                reconstruction_attributes={},
+                estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
             )
         return self
+
+    def _initial_parameters(self, objective, data):
+        K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
+        xp, device = objective.xp, objective.device
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and tuple(self.coef_.shape) == (K, p)
+            and getattr(self, "_fitted_classes", None) is not None
+            and class_list(self._fitted_classes) == class_list(data.classes)
+        ):
+            if xp is np:
+                W = np.array(self.coef_, dtype=dtype)
+                c = np.array(self.intercept_, dtype=dtype)
+            else:
+                W, c = move_to(self.coef_, self.intercept_, xp=xp, device=device)
+                W = copy(xp, asarray(xp, W, dtype, device))
+                c = copy(xp, asarray(xp, c, dtype, device))
+            if objective.mean is not None:
+                c = c + W @ objective.mean
+            return W, c
+        W = zeros(xp, (K, p), dtype, device)
+        if not objective.fit_intercept:
+            return W, zeros(xp, K, dtype, device)
+        # The K weighted class frequencies, on the host.
+        prior = data.prior if data.prior is not None else to_numpy(xp, data.sw @ data.Y)
+        return W, from_host(xp, log_odds(prior), dtype, device)
 
     def _objective_value(self, objective, penalty):
         raw = objective.matvec(*objective.parameters_of(self.coef_, self.intercept_))
         return objective.value(self.coef_, raw) + penalty.value(self.coef_)
 
     # -- prediction ------------------------------------------------------------
+    def _validate_X(self, X):
+        xp, _ = input_namespace(X)
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[xp.float64, xp.float32], reset=False
+        )
+
+    def _predict(self, X, method, from_raw):
+        """The preamble of the four predict methods, then ``from_raw(raw)``.
+
+        A dask X goes to ``_dask.predict``, which calls ``method`` on each
+        chunk of rows.
+        """
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, method)
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
+        raw = matmul(self._validate_X(X), self.coef_.T) + self.intercept_
+        if raw.shape[1] == 1 and self._label_kind == "binary":
+            raw = raw[:, 0]
+        return from_raw(raw)
+
     def decision_function(self, X):
         """Raw outputs ``X @ coef_.T + intercept_``.
 
@@ -495,51 +393,26 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         -------
         scores : ndarray of shape (n_samples,) for binary targets, else (n_samples, n_outputs)
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X, "decision_function")
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="decision_function")
-        return self._decision_function(X)
-
-    def _decision_function(self, X):
-        xp, _ = input_namespace(X)
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[xp.float64, xp.float32], reset=False
-        )
-        raw = matmul(X, self.coef_.T) + self.intercept_
-        if raw.shape[1] == 1 and self._label_kind == "binary":
-            return raw[:, 0]
-        return raw
+        return self._predict(X, "decision_function", lambda raw: raw)
 
     def predict(self, X):
         """Class labels (a 0/1 indicator matrix for multilabel targets)."""
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X, "predict")
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict")
-        raw = self._decision_function(X)
-        xp = namespace(raw)
-        if xp is np:
-            if self._label_kind == "multilabel-indicator":
-                return (raw > 0).astype(int)
-            if raw.ndim == 1:
-                return self.classes_[(raw > 0).astype(int)]
-            return self.classes_[np.argmax(raw, axis=1)]
-        if self._label_kind == "multilabel-indicator":
-            return xp.astype(raw > 0, indexing_dtype(xp))
-        if raw.ndim == 1:
-            index = xp.astype(raw > 0, indexing_dtype(xp))
-        else:
-            index = xp.argmax(raw, axis=1)
-        return _take_classes(self.classes_, index)
+        return self._predict(
+            X, "predict", lambda raw: decode_labels(raw, self.classes_, self._label_kind)
+        )
 
     def predict_log_proba(self, X):
         """Log-probabilities, from ``log_expit`` and ``logsumexp`` (finite for any logit)."""
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X, "predict_log_proba")
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict_log_proba")
-        return self._log_proba(self._decision_function(X))
+        return self._predict(X, "predict_log_proba", self._log_proba)
+
+    def predict_proba(self, X):
+        """Probabilities.
+
+        Binary: ``(1 - expit(v), expit(v))``.  Multiclass: the K sigmoid
+        outputs normalized to sum to one (in log space).  Multilabel: the K
+        independent probabilities ``expit(v)``.
+        """
+        return self._predict(X, "predict_proba", self._proba)
 
     def _log_proba(self, raw):
         xp = namespace(raw)
@@ -551,18 +424,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         # SciPy's logsumexp runs in the namespace of its input (SCIPY_ARRAY_API=1).
         return log_unit - logsumexp(log_unit, axis=1, keepdims=True)
 
-    def predict_proba(self, X):
-        """Probabilities.
-
-        Binary: ``(1 - expit(v), expit(v))``.  Multiclass: the K sigmoid
-        outputs normalized to sum to one (in log space).  Multilabel: the K
-        independent probabilities ``expit(v)``.
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X, "predict_proba")
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict_proba")
-        raw = self._decision_function(X)
+    def _proba(self, raw):
         xp = namespace(raw)
         if self._label_kind == "multilabel-indicator":
             return expit(raw, xp=xp)
@@ -578,82 +440,15 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         """
         check_is_fitted(self)
         xp, device = input_namespace(X)
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[xp.float64, xp.float32], reset=False
-        )
+        X = self._validate_X(X)
         # The labels are matched to classes_ on the host (a one-off evaluation,
         # not the fit); Y then goes to X's namespace and device.
-        y, classes = _host_array(y), _host_array(self.classes_)
-        host_dtype = X.dtype if xp is np else np.float64
-        if self._label_kind == "multilabel-indicator":
-            Y = (np.asarray(y) > 0).astype(host_dtype)
-            if Y.ndim != 2 or Y.shape[1] != len(classes):
-                raise ValueError(
-                    f"y must be an indicator matrix with {len(classes)} columns."
-                )
-        else:
-            y = column_or_1d(y)
-            unknown = np.setdiff1d(np.unique(y), classes)
-            if unknown.size:
-                raise ValueError(f"y contains labels not seen in fit: {unknown[:5]!r}")
-            index = np.searchsorted(classes, y)
-            if len(classes) == 2:
-                Y = (index == 1).astype(host_dtype)[:, None]
-            else:
-                Y = np.eye(len(classes), dtype=host_dtype)[index]
+        Y = encode_known_targets(y, self.classes_, self._label_kind)
         if Y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} samples but y has {Y.shape[0]}."
-            )
-        if xp is not np:
-            Y = from_host(xp, Y, X.dtype, device)
+            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}.")
+        Y = from_host(xp, Y, X.dtype, device)
         sw, _ = fold_weights(
-            y,
-            Y,
-            self._label_kind,
-            sample_weight,
-            self.class_weight,
-            X.shape[0],
-            X.dtype,
+            y, Y, self._label_kind, sample_weight, self.class_weight, X.shape[0], X.dtype,
             classes=self.classes_,
         )
-        objective = BCEObjective(
-            X, Y, sw, l2=self.alpha * (1 - self.l1_ratio), fit_intercept=self.fit_intercept
-        )
-        return self._objective_value(objective, L1Penalty(self.alpha * self.l1_ratio))
-
-
-def _host_array(a):
-    """A NumPy array of labels given as a list, a NumPy array or any Array API array."""
-    try:
-        xp = namespace(a)
-    except TypeError:  # lists, pandas objects
-        return np.asarray(a)
-    return np.asarray(a) if xp is np else to_numpy(xp, a)
-
-
-def _class_list(classes):
-    """The labels as a host list, from an array of any namespace."""
-    if isinstance(classes, (list, tuple)):
-        return list(classes)
-    return to_numpy(namespace(classes), classes).tolist()
-
-
-def _same_classes(fitted, classes):
-    """Whether the classes of the last fit (a list or an array) are ``classes``."""
-    return fitted is not None and _class_list(fitted) == _class_list(classes)
-
-
-def _take_classes(classes, index):
-    """``classes[index]`` in the namespace and on the device of ``index``.
-
-    ``classes_`` lives where ``y`` was given (NumPy for string labels): the
-    indices move there, and numeric labels come back, as in scikit-learn's
-    linear classifiers.
-    """
-    xp, _, device = get_namespace_and_device(index)
-    xp_classes, _, device_classes = get_namespace_and_device(classes)
-    labels = xp_classes.take(classes, move_to(index, xp=xp_classes, device=device_classes), axis=0)
-    if isinstance(labels, np.ndarray) and labels.dtype.kind in "OUS":
-        return labels
-    return move_to(labels, xp=xp, device=device)
+        return self._objective_value(*self._problem(X, Y, sw))

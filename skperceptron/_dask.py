@@ -37,7 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import validate_data
-from ._data import encode_targets, validation_split
+from ._data import FitData, encode_targets, validation_split
 from ._objective import BCEObjective
 
 __all__ = ["DaskBCEObjective", "fit", "is_dask_collection", "predict"]
@@ -801,33 +801,23 @@ def fit(estimator, X, y, sample_weight=None):
     is set as default).  The fitted attributes are NumPy arrays.
     """
     data = _prepare(estimator, X, y, sample_weight)
-    X, y, Y, sw, classes = data.X, data.y, data.Y, data.sw, data.classes
-    estimator.classes_ = classes
-    estimator._label_kind = data.kind
-    objective = DaskBCEObjective(
-        X,
-        Y,
-        sw,
-        l2=estimator.alpha * (1 - estimator.l1_ratio),
-        fit_intercept=estimator.fit_intercept,
-        center=estimator.preconditioner is not None,
-    )
     # The validation weights are full-length, zero off the held-out rows, and
     # persisted: the monitor's validation loss is one reduction.  The starting
-    # intercepts (weighted log-odds ``sw @ Y``) come from the priors computed
-    # on the workers, given as a one-row Y of unit weight.
-    return estimator._solve(
-        objective,
-        X,
-        y,
-        Y,
-        sw,
-        classes,
-        data.held_out,
-        data.sw_val,
+    # intercepts (weighted log-odds of ``sw @ Y``) come from the priors
+    # computed on the workers.
+    prepared = FitData(
+        data.X,
+        data.y,
+        data.Y,
+        data.sw,
+        data.classes,
+        data.kind,
         sample_weight,
-        prior=(data.prior[None, :], np.ones(1, dtype=X.dtype)),
+        val=data.held_out,
+        val_weights=data.sw_val,
+        prior=data.prior,
     )
+    return estimator._fit_prepared(prepared, objective_class=DaskBCEObjective)
 
 
 # -- prediction -----------------------------------------------------------------

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Input validation: targets to the (n, K) matrix Y, weights to ``sw``, splits.
+"""Input validation: targets to the (n, K) matrix Y, weights to ``sw``, splits,
+and the prepared data of a fit (:class:`FitData`).
 
 NumPy inputs take the NumPy code below; under scikit-learn's
 ``array_api_dispatch``, targets given as arrays of another Array API library
@@ -7,14 +8,87 @@ are encoded in that library (no conversion of ``y`` to NumPy), and weights
 are folded in the namespace and on the device of ``Y``.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
 
-from ._backend import from_host, namespace, to_numpy
-from ._compat import _check_sample_weight, device as array_device
+from ._backend import astype, from_host, input_namespace, namespace, to_numpy
+from ._compat import (
+    _check_sample_weight,
+    device as array_device,
+    get_namespace_and_device,
+    indexing_dtype,
+    move_to,
+    validate_data,
+)
+
+
+@dataclass
+class FitData:
+    """The data of a fit, validated and encoded: what the estimator needs next.
+
+    Built by :func:`prepare_fit` (NumPy and Array API) and by the dask fit;
+    the estimator takes it from there.
+
+    ``X``, ``y`` and ``sample_weight`` are the inputs as the fit sees them
+    (for the callbacks), ``Y`` (n, K) the encoded targets, ``sw`` the
+    training weights summing to one (zero on held-out rows), ``classes`` and
+    ``kind`` as :func:`encode_targets` returns them.  With early stopping,
+    ``val`` marks the held-out rows and ``val_weights`` (full length, zero
+    off them) weigh their loss.  ``prior`` is ``sw @ Y`` (the weighted class
+    frequencies, K numbers on the host) when already known, else None.
+    """
+
+    X: Any
+    y: Any
+    Y: Any
+    sw: Any
+    classes: Any
+    kind: str
+    sample_weight: Any = None
+    val: Any = None
+    val_weights: Any = None
+    prior: Any = None
+
+
+def prepare_fit(estimator, X, y, sample_weight):
+    """Validate and encode the data of ``estimator.fit``: a :class:`FitData` in
+    X's namespace and on its device (under ``array_api_dispatch``; NumPy
+    otherwise), with the early-stopping split when the estimator asks for it."""
+    xp, device = input_namespace(X)
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        accept_sparse=["csr", "csc"],
+        dtype=[xp.float64, xp.float32],
+        multi_output=True,
+    )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    classes, Y, kind = encode_targets(y)
+    if xp is not np:
+        # NumPy keeps the int8 0/1 matrix: the passes over the raw
+        # predictions read it a chunk at a time (an eighth of a float64 Y).
+        Y = astype(xp, move_to(Y, xp=xp, device=device), X.dtype)
+    sw, _ = fold_weights(
+        y, Y, kind, sample_weight, estimator.class_weight, X.shape[0], X.dtype, classes=classes
+    )
+    data = FitData(X, y, Y, sw, classes, kind, sample_weight)
+    if estimator.early_stopping:
+        _, data.val = validation_split(
+            Y, kind, estimator.validation_fraction, estimator.random_state
+        )
+        # The held-out rows stay in X with zero training weight: no copy of
+        # X, and their raw predictions come for free with the training ones.
+        data.sw, data.val_weights = holdout_weights(sw, data.val)
+    return data
 
 
 def encode_targets(y):
@@ -37,9 +111,8 @@ def encode_targets(y):
     if xp is not np:
         return _encode_targets_xp(xp, y, kind)
     if kind == "multilabel-indicator":
-        Y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
-        classes = np.arange(Y.shape[1])
-        return classes, (Y > 0).astype(np.int8), kind
+        Y = _multilabel_indicator(y)
+        return np.arange(Y.shape[1]), Y, kind
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
@@ -52,16 +125,111 @@ def encode_targets(y):
             f"y has only one class ({_label(classes[0])}): a classifier needs samples "
             "of at least 2 classes."
         )
+    return classes, _indicator(y, classes), "binary" if len(classes) == 2 else "multiclass"
+
+
+def encode_known_targets(y, classes, kind):
+    """The int8 matrix Y of :func:`encode_targets` for ``y`` against the
+    ``classes`` and ``kind`` of a fit, on the host (NumPy).
+
+    Raises a ValueError for labels not in ``classes``, or an indicator matrix
+    whose width is not ``len(classes)``.
+    """
+    y, classes = host_array(y), host_array(classes)
+    if kind == "multilabel-indicator":
+        Y = _multilabel_indicator(y)
+        if Y.ndim != 2 or Y.shape[1] != len(classes):
+            raise ValueError(f"y must be an indicator matrix with {len(classes)} columns.")
+        return Y
+    y = column_or_1d(y)
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(
+            "y contains labels not seen in fit: "
+            + ", ".join(_label(value) for value in unknown[:5])
+            + (", ..." if unknown.size > 5 else "")
+        )
+    return _indicator(y, classes)
+
+
+def _multilabel_indicator(y):
+    """A multilabel indicator matrix (dense or sparse) as int8 0/1."""
+    return (np.asarray(y.toarray() if hasattr(y, "toarray") else y) > 0).astype(np.int8)
+
+
+def _indicator(y, classes):
+    """Labels ``y``, all in the sorted ``classes``, as (n, K) int8 0/1: one
+    column (``y == classes[1]``) for two classes, else one per class."""
     if len(classes) == 2:
-        return classes, (y == classes[1]).astype(np.int8)[:, None], "binary"
+        return (y == classes[1]).astype(np.int8)[:, None]
     Y = np.zeros((len(y), len(classes)), dtype=np.int8)
     Y[np.arange(len(y)), np.searchsorted(classes, y)] = 1
-    return classes, Y, "multiclass"
+    return Y
 
 
 def _label(value):
     """A class label as a user wrote it: ``setosa``, ``1``, not ``np.str_('setosa')``."""
     return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def decode_labels(raw, classes, kind):
+    """The labels that the raw outputs ``raw`` predict: the class of the
+    largest output (of the sign for one output), or the 0/1 indicator matrix
+    of the positive outputs for multilabel targets."""
+    xp = namespace(raw)
+    if xp is np:
+        if kind == "multilabel-indicator":
+            return (raw > 0).astype(int)
+        if raw.ndim == 1:
+            return classes[(raw > 0).astype(int)]
+        return classes[np.argmax(raw, axis=1)]
+    if kind == "multilabel-indicator":
+        return xp.astype(raw > 0, indexing_dtype(xp))
+    if raw.ndim == 1:
+        index = xp.astype(raw > 0, indexing_dtype(xp))
+    else:
+        index = xp.argmax(raw, axis=1)
+    return _take_classes(classes, index)
+
+
+def log_odds(prior):
+    """The optimal intercepts at ``W = 0``: the log-odds of the weighted class
+    frequencies ``prior`` (``sw @ Y``, K host numbers), 0 where one is 0 or 1."""
+    c = np.zeros(len(prior), dtype=prior.dtype)
+    ok = (prior > 0) & (prior < 1)
+    c[ok] = np.log(prior[ok]) - np.log1p(-prior[ok])
+    return c
+
+
+def host_array(a):
+    """A NumPy array of labels given as a list, a NumPy array or any Array API array."""
+    try:
+        xp = namespace(a)
+    except TypeError:  # lists, pandas objects
+        return np.asarray(a)
+    return np.asarray(a) if xp is np else to_numpy(xp, a)
+
+
+def class_list(classes):
+    """The labels as a host list, from an array of any namespace."""
+    if isinstance(classes, (list, tuple)):
+        return list(classes)
+    return to_numpy(namespace(classes), classes).tolist()
+
+
+def _take_classes(classes, index):
+    """``classes[index]`` in the namespace and on the device of ``index``.
+
+    ``classes_`` lives where ``y`` was given (NumPy for string labels): the
+    indices move there, and numeric labels come back, as in scikit-learn's
+    linear classifiers.
+    """
+    xp, _, device = get_namespace_and_device(index)
+    xp_classes, _, device_classes = get_namespace_and_device(classes)
+    labels = xp_classes.take(classes, move_to(index, xp=xp_classes, device=device_classes), axis=0)
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "OUS":
+        return labels
+    return move_to(labels, xp=xp, device=device)
 
 
 def _encode_targets_xp(xp, y, kind):
@@ -116,7 +284,7 @@ def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype, clas
                 "class_weight is not supported for multilabel targets; "
                 "pass sample_weight instead."
             )
-        sw = sw * compute_sample_weight(class_weight, np.asarray(y))
+        sw = sw * compute_sample_weight(class_weight, column_or_1d(host_array(y)))
     S = float(sw.sum())
     if not S > 0:
         raise ValueError(
