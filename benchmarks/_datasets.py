@@ -280,3 +280,51 @@ BUILDERS = {
     "sparse": sparse,
     "ill-scaled": ill_scaled,
 }
+
+
+# -- the GPU and Dask modes' data: whole arrays, not train/held-out splits ---------
+@dataclass
+class Problem:
+    """The sizes that the method tables read, for data that are no
+    :class:`Dataset` (on a device, or persisted on a cluster)."""
+
+    n_train: int
+    n_features: int
+    n_outputs: int = 1
+    sparse: bool = False
+    large: bool = False
+
+
+def gpu_parity(n_samples):
+    """3 classes, 20 features: the same fit with NumPy and on the device."""
+    return make_classification(
+        n_samples, 20, n_informative=10, n_redundant=0, n_classes=3, random_state=1
+    )
+
+
+def gpu_classification(n_samples, n_features):
+    """The GPU mode's binary problem, float64 (cast to float32 by the caller)."""
+    return make_classification(
+        n_samples,
+        n_features,
+        n_informative=min(50, n_features),
+        n_redundant=0,
+        shuffle=False,  # ten times faster to generate; full-batch fits ignore row order
+        random_state=0,
+    )
+
+
+def dask_logistic(n_samples, n_chunks, n_features=20, seed=0):
+    """A logistic model with correlated features, generated lazily on Dask
+    (on the workers once persisted), in ``n_chunks`` blocks of rows."""
+    import dask.array as da
+
+    rs = da.random.RandomState(seed)
+    chunks = (-(-n_samples // n_chunks), n_features)
+    Z = rs.standard_normal((n_samples, n_features), chunks=chunks)
+    mixing = np.random.default_rng(seed).normal(size=(n_features, n_features)) / 4
+    X = Z + Z @ mixing
+    w = np.random.default_rng(seed + 1).normal(size=n_features)
+    u = rs.uniform(size=n_samples, chunks=chunks[0])
+    y = (u < 1 / (1 + da.exp(-(X @ w - 0.5)))).astype(np.int64)
+    return X, y

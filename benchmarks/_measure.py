@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Timing, memory and scoring of one fit; the two-product floor.
+"""Timing, memory and scoring of one fit; the two-product floor; the time to
+reach a gap and the cost of one iteration.
 
 Timed fits run with the garbage collector collected beforehand and disabled
 during the fit (as ``timeit`` does), and every warning recorded, not shown.
 """
 
 import gc
+import math
 import statistics
 import time
 import tracemalloc
@@ -15,8 +17,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
-from _methods import ALPHA, coefficients, fit, n_iter, predict_proba
+from _methods import ALPHA, METHODS, coefficients, fit, n_iter, predict_proba
 from _reference import objective
+from _report import GAP_TARGETS, gap_key
+
+# The tol of the peers' time-to-gap probes: tight, so that max_iter is what stops them.
+PEER_TTG_TOL = 1e-12
 
 
 def fit_once(make, dataset, collect=True):
@@ -120,3 +126,116 @@ def two_products(X, n_outputs, min_repeats=7, min_seconds=0.5, max_repeats=500):
         X.T @ u
         times.append(time.perf_counter() - start)
     return statistics.median(times), len(times)
+
+
+# -- time to gap -----------------------------------------------------------------
+def _timed_at(make, dataset, J_star, mode):
+    estimator, times, _ = timed_fits(make, dataset, mode.repeats, mode.long_seconds)
+    _, gap = gap_of(estimator, dataset, J_star)
+    return estimator, times, gap
+
+
+def ours_time_to_gap(dataset, J_star, mode, seconds_per_iter):
+    make = METHODS["ours"].make
+    # One untimed tol=0 fit whose loss_curve_ says where each gap is crossed;
+    # its length is bounded by a time budget.
+    max_iter = int(min(mode.trajectory_max_iter, max(50, mode.trajectory_seconds / seconds_per_iter)))
+    trajectory, trajectory_times, _ = timed_fits(
+        lambda: make(dataset, tol=0.0, max_iter=max_iter), dataset, 1, 0.0
+    )
+    curve = (np.asarray(trajectory.loss_curve_, dtype=np.float64) - J_star) / J_star
+    _, trajectory_gap = gap_of(trajectory, dataset, J_star)
+    out = {"trajectory_max_iter": max_iter, "trajectory_iterations": int(trajectory.n_iter_)}
+    for target in GAP_TARGETS:
+        key = gap_key(target)
+        hits = np.flatnonzero(curve <= target)
+        entry = None
+        k = int(hits[0]) + 1 if hits.size else None
+        while k is not None and k <= len(curve):
+            estimator, times, gap = _timed_at(
+                lambda: make(dataset, tol=0.0, max_iter=k), dataset, J_star, mode
+            )
+            if gap <= target:
+                entry = {"reached": True, "max_iter": k, "n_iter": int(estimator.n_iter_),
+                         "seconds": statistics.median(times), "times": times, "gap": gap}
+                break
+            # loss_curve_ is computed in X's dtype: confirm on float64 J.
+            k += max(1, k // 10)
+        if entry is None:
+            entry = {"reached": False, "max_iter": max_iter, "n_iter": int(trajectory.n_iter_),
+                     "best_gap": trajectory_gap,
+                     "seconds": trajectory_times[0], "times": trajectory_times}
+        out[key] = entry
+    return out
+
+
+def peer_time_to_gap(method, dataset, J_star, mode):
+    cap = mode.probe_max_iter[method.name]
+    probes = {}
+
+    def probe(k):
+        if k not in probes:
+            estimator, times, _ = timed_fits(
+                lambda: method.make(dataset, tol=PEER_TTG_TOL, max_iter=k), dataset, 1, 0.0
+            )
+            probes[k] = (gap_of(estimator, dataset, J_star)[1], times[0], n_iter(estimator))
+        return probes[k][0]
+
+    def smallest_reaching(target):
+        failing, k = 0, 1
+        while probe(k) > target:
+            failing = k
+            if k >= cap or probes[k][1] >= mode.probe_seconds:
+                return None
+            k = min(2 * k, cap)
+        while k - failing > 1:
+            middle = (k + failing) // 2
+            if probe(middle) <= target:
+                k = middle
+            else:
+                failing = middle
+        return k
+
+    out = {}
+    for target in GAP_TARGETS:
+        key = gap_key(target)
+        k = smallest_reaching(target)
+        if k is None:
+            best_k = min(probes, key=lambda j: probes[j][0])
+            out[key] = {"reached": False, "max_iter": best_k, "n_iter": probes[best_k][2],
+                        "best_gap": probes[best_k][0], "seconds": probes[best_k][1],
+                        "times": [probes[best_k][1]]}
+            continue
+        estimator, times, gap = _timed_at(
+            lambda: method.make(dataset, tol=PEER_TTG_TOL, max_iter=k), dataset, J_star, mode
+        )
+        out[key] = {"reached": gap <= target, "max_iter": k, "n_iter": n_iter(estimator),
+                    "seconds": statistics.median(times), "times": times, "gap": gap,
+                    "best_gap": gap}
+    out["probes"] = {str(k): {"gap": g, "seconds": s, "n_iter": n} for k, (g, s, n) in sorted(probes.items())}
+    return out
+
+
+# -- per iteration -----------------------------------------------------------------
+def per_iteration(dataset, mode, method="ours-nesterov-diagonal"):
+    """The cost of one iteration in a long fit: by default with the diagonal
+    metric, whose fits run long; the default ("auto": the Hessian metric on
+    the dense sets) reaches float64 precision within a dozen iterations, and
+    its later iterations only evaluate rounding."""
+    make = METHODS[method].make
+    seconds, iterations = [], []
+    for k in mode.per_iteration:
+        # A difference of two times: repeated until each side is well above
+        # the timer's and the machine's noise.
+        estimator, times, _ = timed_fits(
+            lambda: make(dataset, tol=0.0, max_iter=k), dataset, max(mode.repeats, 3), math.inf,
+            min_seconds=mode.per_iteration_seconds,
+        )
+        seconds.append(statistics.median(times))
+        iterations.append(int(estimator.n_iter_))
+    out = {"seconds": seconds, "n_iter": iterations, "average_seconds": seconds[1] / iterations[1]}
+    if iterations[1] > iterations[0]:
+        out["marginal_seconds"] = (seconds[1] - seconds[0]) / (iterations[1] - iterations[0])
+    else:  # converged to float64 before the first count: no setup-free difference
+        out["marginal_seconds"] = out["average_seconds"]
+    return out

@@ -62,9 +62,9 @@ class Method:
 
 def _ours(solver, preconditioner):
     def make(dataset, **overrides):
-        return BCEPerceptronClassifier(
-            alpha=ALPHA, solver=solver, preconditioner=preconditioner, **overrides
-        )
+        # alpha too may be overridden: the Dask mode scales it with n_samples.
+        params = {"alpha": ALPHA, "solver": solver, "preconditioner": preconditioner}
+        return BCEPerceptronClassifier(**{**params, **overrides})
 
     return make
 
@@ -181,6 +181,39 @@ METHODS = {
             "mlp",
             caps={"large": 100, "quick": 100},
             memory_max_iter=20,
+        ),
+    ]
+}
+
+
+def _dask_ml(solver, penalized):
+    def make(dataset, alpha=ALPHA, **overrides):
+        from dask_ml.linear_model import LogisticRegression as DaskLogisticRegression
+
+        if penalized:  # dask-glm's loss is a sum: C = 1 / (alpha n), as for scikit-learn
+            overrides = {"C": 1.0 / (alpha * dataset.n_train), **overrides}
+        return DaskLogisticRegression(solver=solver, **overrides)
+
+    return make
+
+
+# The Dask mode's peers (dask-ml's LogisticRegression, on dask-glm), apart from
+# METHODS: they take Dask arrays only, and dask-ml is optional.  Their intercept
+# is a column of ones, penalized by lbfgs; gradient descent has no penalty.
+DASK_PEERS = {
+    m.name: m
+    for m in [
+        Method(
+            "dask-ml gd",
+            "dask_ml LogisticRegression(solver='gradient_descent'), no penalty",
+            _dask_ml("gradient_descent", penalized=False),
+            "dask-ml",
+        ),
+        Method(
+            "dask-ml lbfgs",
+            "dask_ml LogisticRegression(solver='lbfgs', C=1/(alpha n))",
+            _dask_ml("lbfgs", penalized=True),
+            "dask-ml",
         ),
     ]
 }

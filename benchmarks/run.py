@@ -1,525 +1,116 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Benchmark of BCEPerceptronClassifier against its peers and the hardware limit.
+"""The benchmarks of skperceptron: one entry point, three modes.
 
 Usage::
 
-    python benchmarks/run.py                 # full run (< 25 min on 2 cores): RESULTS.md, results.json
+    python benchmarks/run.py                 # the comparison, full (< 25 min on 2 cores): RESULTS.md, results.json
     python benchmarks/run.py --quick         # tiny datasets, for CI (< 2 min); writes to a temp dir
     python benchmarks/run.py --datasets classification-f64 --methods ours,lbfgs,newton-cholesky
     python benchmarks/run.py --list          # the dataset and method names
+    python benchmarks/run.py --gpu           # on a CUDA machine with PyTorch (< 5 min); elsewhere says so, exit 0
+    python benchmarks/run.py --gpu --quick   # tiny, PyTorch on the CPU without CUDA (seconds)
+    python benchmarks/run.py --dask          # docs/scaling.rst's table (a few minutes)
+    python benchmarks/run.py --dask --quick  # small sizes, under a minute
 
-For each dataset: the reference optimum J* of our objective, the time of one
-``X @ v`` plus one ``X.T @ u`` (the limit of a full-batch gradient method),
-every method's fit (time, iterations, gap to J*, held-out accuracy and
-log-loss, peak extra memory), the time to reach gaps 1e-3 and 1e-6 for ours,
-lbfgs and newton-cholesky, and ours' time per iteration.  Then the targets of
-issue 7 (item 5), each met or missed.  See benchmarks/README.md.
+The comparison (``_compare.py``) fits BCEPerceptronClassifier and its peers on
+every dataset: the reference optimum J*, the two-product limit, time,
+iterations, gap, held-out scores and memory, the time to gaps 1e-3 and 1e-6,
+the time per iteration, and the targets of issue 7.  ``--gpu`` (``_gpu.py``)
+times the fit on a CUDA device beside the CPU and scikit-learn; ``--dask``
+(``_dask_scaling.py``) times it on a LocalCluster against workers and data
+size, next to dask-ml.  The datasets are in ``_datasets.py``, the methods in
+``_methods.py``, J and J* in ``_reference.py``.  See benchmarks/README.md.
 
-The exit status is 1 when anything raised or when ``clf.objective`` disagrees
-with the harness's own J (a broken harness or package), never because of a
-time.
+The exit status is 1 when a measurement raised, when ``clf.objective``
+disagrees with the harness's own J, or when the GPU parity check fails; never
+because of a time.
 """
 
 import argparse
-import fnmatch
-import hashlib
-import json
-import math
 import os
-import shlex
-import statistics
 import sys
-import tempfile
-import time
-import traceback
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse as sp
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import _datasets  # noqa: E402
-import _measure  # noqa: E402
-import _methods  # noqa: E402
-import _reference  # noqa: E402
-import _report  # noqa: E402
-
-# Methods whose time to gap is measured, and the cap on their probes.
-TTG_PEERS = ("lbfgs", "newton-cholesky")
-# The tol of the peers' probes: tight, so that max_iter is what stops them.
-PEER_TTG_TOL = 1e-12
-
-
-@dataclass
-class Mode:
-    name: str
-    quick: bool
-    repeats: int
-    long_seconds: float  # stop repeating a fit once the runs took this long
-    trajectory_seconds: float  # time budget of ours' tol=0 trajectory fit
-    trajectory_max_iter: int
-    probe_seconds: float  # stop doubling max_iter once a probe fit took this long
-    probe_max_iter: dict
-    per_iteration: tuple  # the two max_iter of the per-iteration timing
-    per_iteration_seconds: float  # minimal total time of the fits at each of them
-    blas_threads: int  # None: leave the BLAS thread pools as they are
-
-
-MODES = {
-    "full": Mode(
-        "full",
-        quick=False,
-        repeats=3,
-        long_seconds=20.0,
-        trajectory_seconds=60.0,
-        trajectory_max_iter=5000,
-        probe_seconds=20.0,
-        probe_max_iter={"lbfgs": 3000, "newton-cholesky": 100},
-        per_iteration=(5, 55),
-        per_iteration_seconds=2.0,
-        blas_threads=None,
-    ),
-    "quick": Mode(
-        "quick",
-        quick=True,
-        repeats=1,
-        long_seconds=2.0,
-        trajectory_seconds=2.0,
-        trajectory_max_iter=2000,
-        probe_seconds=1.0,
-        probe_max_iter={"lbfgs": 1000, "newton-cholesky": 50},
-        per_iteration=(2, 22),
-        per_iteration_seconds=0.2,
-        # A smoke test: one BLAS thread keeps tiny products from stalling on
-        # an oversubscribed CI machine (two OpenBLAS threads were 5x slower).
-        blas_threads=1,
-    ),
-}
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _error_text(exc):
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-
-
-# -- the reference optimum, cached by the bytes of the problem -------------------
-def _fingerprint(dataset):
-    h = hashlib.blake2b(digest_size=16)
-    X = dataset.X_eval
-    parts = (X.data, X.indices, X.indptr) if sp.issparse(X) else (np.ascontiguousarray(X),)
-    for part in (*parts, dataset.Y_train):
-        h.update(str((part.dtype, part.shape)).encode())
-        h.update(memoryview(np.ascontiguousarray(part)).cast("B"))
-    h.update(repr(_methods.ALPHA).encode())
-    h.update((HERE / "_reference.py").read_bytes())
-    return h.hexdigest()
-
-
-def reference(dataset, cache_dir):
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"reference-{dataset.name}-{_fingerprint(dataset)}.json"
-        if path.exists():
-            info = json.loads(path.read_text())
-            info["cached"] = True
-            return info
-    info = _reference.reference_optimum(dataset.X_eval, dataset.Y_train, _methods.ALPHA)
-    info = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in info.items()}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(info))
-    return info
-
-
-# -- one method with its default settings ---------------------------------------
-def run_method(method, dataset, J_star, mode, parts):
-    rec = {"settings": method.settings}
-    reason = method.skip_reason(dataset)
-    if reason:
-        rec["skipped"] = reason
-        return rec
-    overrides = {}
-    cap = method.cap(mode.name, dataset)
-    if cap is not None:
-        overrides["max_iter"] = cap
-        rec["max_iter"] = cap
-
-    def make():
-        return method.make(dataset, **overrides)
-
-    estimator, times, caught = _measure.timed_fits(make, dataset, mode.repeats, mode.long_seconds)
-    rec["times"] = times
-    rec["time"] = statistics.median(times)
-    rec.update(_measure.score(estimator, dataset, J_star))
-    rec["convergence_warnings"], rec["other_warnings"] = _measure.summarize_warnings(caught)
-    if method.family == "ours":
-        rec["n_matvec"], rec["n_rmatvec"] = estimator.n_matvec_, estimator.n_rmatvec_
-        # The package's own J must be ours: a disagreement is a bug somewhere.
-        own = float(estimator.objective(dataset.X_train, dataset.y_train))
-        rec["objective_reported"] = own
-        tolerance = 1e-9 if dataset.X_train.dtype == np.float64 else 1e-4
-        if not abs(own - rec["J"]) <= tolerance * abs(J_star):
-            rec["error"] = (
-                f"clf.objective(X, y) = {own!r} but the harness's J = {rec['J']!r} "
-                f"(relative difference {abs(own - rec['J']) / J_star:.1e} > {tolerance:g})"
-            )
-    if "memory" in parts:
-        memory_overrides = dict(overrides)
-        if method.memory_max_iter is not None:
-            limit = min(method.memory_max_iter, overrides.get("max_iter", math.inf))
-            memory_overrides["max_iter"] = int(limit)
-            rec["memory_max_iter"] = int(limit)
-        peak = _measure.peak_extra_memory(lambda: method.make(dataset, **memory_overrides), dataset)
-        rec["memory_peak_bytes"] = peak
-        rec["memory_ratio"] = peak / dataset.x_nbytes
-    return rec
-
-
-# -- time to gap -----------------------------------------------------------------
-def _timed_at(make, dataset, J_star, mode):
-    estimator, times, _ = _measure.timed_fits(make, dataset, mode.repeats, mode.long_seconds)
-    J, gap = _measure.gap_of(estimator, dataset, J_star)
-    return estimator, times, gap
-
-
-def ours_time_to_gap(dataset, J_star, mode, seconds_per_iter):
-    make = _methods.METHODS["ours"].make
-    # One untimed tol=0 fit whose loss_curve_ says where each gap is crossed;
-    # its length is bounded by a time budget.
-    max_iter = int(min(mode.trajectory_max_iter, max(50, mode.trajectory_seconds / seconds_per_iter)))
-    trajectory, trajectory_times, _ = _measure.timed_fits(
-        lambda: make(dataset, tol=0.0, max_iter=max_iter), dataset, 1, 0.0
-    )
-    curve = (np.asarray(trajectory.loss_curve_, dtype=np.float64) - J_star) / J_star
-    _, trajectory_gap = _measure.gap_of(trajectory, dataset, J_star)
-    out = {"trajectory_max_iter": max_iter, "trajectory_iterations": int(trajectory.n_iter_)}
-    for target in _report.GAP_TARGETS:
-        key = _report.gap_key(target)
-        hits = np.flatnonzero(curve <= target)
-        entry = None
-        k = int(hits[0]) + 1 if hits.size else None
-        while k is not None and k <= len(curve):
-            estimator, times, gap = _timed_at(
-                lambda: make(dataset, tol=0.0, max_iter=k), dataset, J_star, mode
-            )
-            if gap <= target:
-                entry = {"reached": True, "max_iter": k, "n_iter": int(estimator.n_iter_),
-                         "seconds": statistics.median(times), "times": times, "gap": gap}
-                break
-            # loss_curve_ is computed in X's dtype: confirm on float64 J.
-            k += max(1, k // 10)
-        if entry is None:
-            entry = {"reached": False, "max_iter": max_iter, "n_iter": int(trajectory.n_iter_),
-                     "best_gap": trajectory_gap,
-                     "seconds": trajectory_times[0], "times": trajectory_times}
-        out[key] = entry
-    return out
-
-
-def peer_time_to_gap(method, dataset, J_star, mode):
-    cap = mode.probe_max_iter[method.name]
-    probes = {}
-
-    def probe(k):
-        if k not in probes:
-            estimator, times, _ = _measure.timed_fits(
-                lambda: method.make(dataset, tol=PEER_TTG_TOL, max_iter=k), dataset, 1, 0.0
-            )
-            probes[k] = (_measure.gap_of(estimator, dataset, J_star)[1], times[0], _methods.n_iter(estimator))
-        return probes[k][0]
-
-    def smallest_reaching(target):
-        failing, k = 0, 1
-        while probe(k) > target:
-            failing = k
-            if k >= cap or probes[k][1] >= mode.probe_seconds:
-                return None
-            k = min(2 * k, cap)
-        while k - failing > 1:
-            middle = (k + failing) // 2
-            if probe(middle) <= target:
-                k = middle
-            else:
-                failing = middle
-        return k
-
-    out = {}
-    for target in _report.GAP_TARGETS:
-        key = _report.gap_key(target)
-        k = smallest_reaching(target)
-        if k is None:
-            best_k = min(probes, key=lambda j: probes[j][0])
-            out[key] = {"reached": False, "max_iter": best_k, "n_iter": probes[best_k][2],
-                        "best_gap": probes[best_k][0], "seconds": probes[best_k][1],
-                        "times": [probes[best_k][1]]}
-            continue
-        estimator, times, gap = _timed_at(
-            lambda: method.make(dataset, tol=PEER_TTG_TOL, max_iter=k), dataset, J_star, mode
-        )
-        out[key] = {"reached": gap <= target, "max_iter": k, "n_iter": _methods.n_iter(estimator),
-                    "seconds": statistics.median(times), "times": times, "gap": gap,
-                    "best_gap": gap}
-    out["probes"] = {str(k): {"gap": g, "seconds": s, "n_iter": n} for k, (g, s, n) in sorted(probes.items())}
-    return out
-
-
-# -- per iteration -----------------------------------------------------------------
-def per_iteration(dataset, mode, method="ours-nesterov-diagonal"):
-    """The cost of one iteration in a long fit: by default with the diagonal
-    metric, whose fits run long; the default ("auto": the Hessian metric on
-    the dense sets) reaches float64 precision within a dozen iterations, and
-    its later iterations only evaluate rounding."""
-    make = _methods.METHODS[method].make
-    seconds, iterations = [], []
-    for k in mode.per_iteration:
-        # A difference of two times: repeated until each side is well above
-        # the timer's and the machine's noise.
-        estimator, times, _ = _measure.timed_fits(
-            lambda: make(dataset, tol=0.0, max_iter=k), dataset, max(mode.repeats, 3), math.inf,
-            min_seconds=mode.per_iteration_seconds,
-        )
-        seconds.append(statistics.median(times))
-        iterations.append(int(estimator.n_iter_))
-    out = {"seconds": seconds, "n_iter": iterations, "average_seconds": seconds[1] / iterations[1]}
-    if iterations[1] > iterations[0]:
-        out["marginal_seconds"] = (seconds[1] - seconds[0]) / (iterations[1] - iterations[0])
-    else:  # converged to float64 before the first count: no setup-free difference
-        out["marginal_seconds"] = out["average_seconds"]
-    return out
-
-
-# -- one dataset -------------------------------------------------------------------
-def run_dataset(name, methods, mode, parts, cache_dir, errors):
-    d = {"name": name}
-    log(f"{name}: building")
-    try:
-        start = time.perf_counter()
-        dataset = _datasets.BUILDERS[name](mode.quick)
-        d.update(
-            description=dataset.description,
-            summary=dataset.summary(),
-            build_seconds=time.perf_counter() - start,
-            n_train=dataset.n_train,
-            n_test=dataset.X_test.shape[0],
-            n_features=dataset.n_features,
-            n_outputs=dataset.n_outputs,
-            dtype=str(dataset.X_train.dtype),
-            sparse=dataset.sparse,
-            x_nbytes=dataset.x_nbytes,
-            large=dataset.large,
-            notes=[],
-        )
-        log(f"{name}: {d['summary']}; reference optimum")
-        ref = reference(dataset, cache_dir)
-        d["reference"] = {k: v for k, v in ref.items() if k not in ("W", "b")}
-        J_star = ref["J_star"]
-    except Exception as exc:  # noqa: BLE001 - reported, and the exit status says so
-        d["error"] = _error_text(exc)
-        errors.append(f"{name}: {d['error']}")
-        traceback.print_exc()
-        return d
-
-    def guarded(label, function, *args):
-        try:
-            return function(*args)
-        except Exception as exc:  # noqa: BLE001
-            text = _error_text(exc)
-            errors.append(f"{name} / {label}: {text}")
-            traceback.print_exc()
-            return {"error": text}
-
-    if "limit" in parts:
-        d["limit_seconds"], d["limit_repeats"] = _measure.two_products(dataset.X_train, dataset.n_outputs)
-        log(f"{name}: two-product limit {_report.fmt_seconds(d['limit_seconds'])}")
-
-    d["methods"] = {}
-    if "main" in parts:
-        for method in methods:
-            log(f"{name}: {method.name}")
-            rec = guarded(method.name, run_method, method, dataset, J_star, mode, parts)
-            if "error" in rec and "time" in rec:
-                errors.append(f"{name} / {method.name}: {rec['error']}")
-            rec.setdefault("settings", method.settings)
-            d["methods"][method.name] = rec
-            if "time" in rec:
-                log(f"{name}: {method.name}: {_report.fmt_seconds(rec['time'])}, {rec['n_iter']} it, "
-                    f"gap {rec['gap']:.1e}" + (f", mem {rec['memory_ratio']:.3f} X" if "memory_ratio" in rec else ""))
-            if rec.get("gap", 0.0) < -1e-9:
-                d["notes"].append(f"{method.name} is below J* by {-rec['gap']:.1e} (relative): J* is not tight")
-
-    selected = {m.name for m in methods}
-    if "ttg" in parts:
-        d["time_to_gap"] = {}
-        if "ours" in selected:
-            log(f"{name}: time to gap, ours")
-            main = d["methods"].get("ours", {})
-            if "time" in main:
-                seconds_per_iter = main["time"] / max(main["n_iter"], 1)
-            else:
-                _, times, _ = _measure.timed_fits(
-                    lambda: _methods.METHODS["ours"].make(dataset, tol=0.0, max_iter=10), dataset, 1, 0.0
-                )
-                seconds_per_iter = times[0] / 10
-            d["time_to_gap"]["ours"] = guarded("time to gap, ours", ours_time_to_gap, dataset, J_star, mode,
-                                               seconds_per_iter)
-        for peer in TTG_PEERS:
-            method = _methods.METHODS[peer]
-            if peer not in selected or method.skip_reason(dataset):
-                continue
-            log(f"{name}: time to gap, {peer}")
-            d["time_to_gap"][peer] = guarded(f"time to gap, {peer}", peer_time_to_gap, method, dataset,
-                                             J_star, mode)
-
-    if "limit" in parts and "ours" in selected:
-        log(f"{name}: per-iteration time")
-        d["per_iteration"] = guarded("per iteration", per_iteration, dataset, mode)
-        d["per_iteration_default"] = guarded(
-            "per iteration, defaults", per_iteration, dataset, mode, "ours"
-        )
-    d["seconds"] = time.perf_counter() - start
-    log(f"{name}: done in {d['seconds']:.0f} s")
-    del dataset
-    return d
-
-
-# -- command line --------------------------------------------------------------------
-def _select(spec, names, what):
-    if not spec:
-        return list(names)
-    patterns = [p.strip() for p in spec.split(",") if p.strip()]
-    for pattern in patterns:
-        if not fnmatch.filter(names, pattern):
-            raise SystemExit(f"unknown {what} {pattern!r}; choose from: {', '.join(names)}")
-    return [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _finite(value):
-    """NaN and infinities as null, for strict JSON readers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-PARTS = ("main", "memory", "ttg", "limit")
+# Options of the comparison only, and of the GPU mode only (dest: flag).
+COMPARISON_ONLY = {"datasets": "--datasets", "methods": "--methods", "parts": "--parts",
+                   "blas_threads": "--blas-threads", "no_cache": "--no-cache"}
+GPU_ONLY = {"device": "--device", "budget": "--budget", "n_samples": "--n-samples",
+            "n_features": "--n-features"}
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Datasets: " + ", ".join(_datasets.BUILDERS) + "\nMethods: " + ", ".join(_methods.METHODS),
+        description=__doc__.split("\n\n")[0], epilog="Names of datasets and methods: --list.",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny datasets, one repeat: the CI smoke run")
-    parser.add_argument("--datasets", help="comma-separated names or shell patterns (default: all)")
-    parser.add_argument("--methods", help="comma-separated names or shell patterns, e.g. 'ours*,lbfgs'")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help="what to measure, among main (default fits), memory, ttg (time to gap), "
-                             "limit (two-product limit and ours' per-iteration time); default: all")
-    parser.add_argument("--repeats", type=int, help="fits per timing, median reported (default 3, quick 1)")
-    parser.add_argument("--blas-threads", type=int,
-                        help="limit the BLAS thread pools (threadpoolctl) for the whole run; 0: no limit "
-                             "(default: no limit, 1 with --quick)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--gpu", action="store_true", help="PyTorch on a CUDA device (exit 0 without one)")
+    which.add_argument("--dask", action="store_true", help="Dask LocalCluster scaling, next to dask-ml")
+    which.add_argument("--list", action="store_true", help="list the datasets and methods and exit")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: the CI smoke run")
+    parser.add_argument("--repeats", type=int,
+                        help="fits per timing, median reported (default 3, quick 1); --dask: best of "
+                             "(default 2, quick 1)")
     parser.add_argument("--output-dir", type=Path,
                         help="where RESULTS.md and results.json go (default: benchmarks/ for a full run of "
-                             "everything, else a temporary directory)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="recompute the reference optima (default: cached under "
-                             "$SKPERCEPTRON_BENCH_CACHE or ~/.cache/skperceptron-bench)")
-    parser.add_argument("--list", action="store_true", help="list the datasets and methods and exit")
-    return parser.parse_args(argv)
+                             "everything, else a temporary directory); --dask: dask_scaling.rst, only if given")
+    comparison = parser.add_argument_group("the comparison (neither --gpu nor --dask)")
+    comparison.add_argument("--datasets", help="comma-separated names or shell patterns (default: all)")
+    comparison.add_argument("--methods", help="comma-separated names or shell patterns, e.g. 'ours*,lbfgs'")
+    comparison.add_argument("--parts", default=None,
+                            help="what to measure, among main (default fits), memory, ttg (time to gap), "
+                                 "limit (two-product limit and ours' per-iteration time); default: all")
+    comparison.add_argument("--blas-threads", type=int,
+                            help="limit the BLAS thread pools (threadpoolctl) for the whole run; 0: no "
+                                 "limit (default: no limit, 1 with --quick)")
+    comparison.add_argument("--no-cache", action="store_true",
+                            help="recompute the reference optima (default: cached under "
+                                 "$SKPERCEPTRON_BENCH_CACHE or ~/.cache/skperceptron-bench)")
+    gpu = parser.add_argument_group("--gpu")
+    gpu.add_argument("--device", help="torch device (default: cuda; cpu with --quick when there is no CUDA)")
+    gpu.add_argument("--budget", type=float, help="seconds after which no new fit starts (default 270)")
+    gpu.add_argument("--n-samples", type=int, help="default 1,000,000 (quick 4,000)")
+    gpu.add_argument("--n-features", type=int, help="default 500 (quick 40)")
+    args = parser.parse_args(argv)
+    misplaced = [flag for dest, flag in COMPARISON_ONLY.items()
+                 if (args.gpu or args.dask) and getattr(args, dest) not in (None, False)]
+    misplaced += [flag for dest, flag in GPU_ONLY.items() if not args.gpu and getattr(args, dest) is not None]
+    if args.gpu:  # one fit per method; the table is printed
+        misplaced += [flag for flag, value in (("--repeats", args.repeats), ("--output-dir", args.output_dir))
+                      if value is not None]
+    if misplaced:
+        parser.error(f"{', '.join(misplaced)}: not an option of this mode")
+    args.budget = 270.0 if args.budget is None else args.budget
+    return args
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.gpu:
+        # scikit-learn's Array API support needs SciPy's, read when SciPy is
+        # first imported; set for this mode only (it slows some SciPy calls).
+        os.environ.setdefault("SCIPY_ARRAY_API", "1")
+        import _gpu
+
+        return _gpu.main(args)
+    if args.dask:
+        import _dask_scaling
+
+        return _dask_scaling.main(args)
     if args.list:
-        for name, builder in _datasets.BUILDERS.items():
+        import _datasets
+        import _methods
+
+        for name in _datasets.BUILDERS:
             print(f"dataset {name}")
         for name, method in _methods.METHODS.items():
             print(f"method  {name:<20s} {method.settings}")
         return 0
-    mode = MODES["quick" if args.quick else "full"]
-    if args.repeats is not None:
-        mode.repeats = max(1, args.repeats)
-    dataset_names = _select(args.datasets, list(_datasets.BUILDERS), "dataset")
-    method_names = _select(args.methods, list(_methods.METHODS), "method")
-    parts = set(_select(args.parts, list(PARTS), "part"))
-    methods = [_methods.METHODS[n] for n in method_names]
-    everything = not (args.quick or args.datasets or args.methods or args.repeats
-                      or parts != set(PARTS) or args.blas_threads is not None)
-    output_dir = args.output_dir or (HERE if everything else Path(tempfile.gettempdir()) / "skperceptron-bench")
-    cache_dir = None if args.no_cache else Path(
-        os.environ.get("SKPERCEPTRON_BENCH_CACHE", Path.home() / ".cache" / "skperceptron-bench")
-    )
+    import _compare
 
-    blas_threads = mode.blas_threads if args.blas_threads is None else (args.blas_threads or None)
-    limiter = None
-    if blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        limiter = threadpool_limits(limits=blas_threads, user_api="blas")
-
-    started = time.perf_counter()
-    results = {
-        "environment": _report.environment(),
-        "config": {
-            "mode": mode.name,
-            "command": "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in argv),
-            "alpha": _methods.ALPHA,
-            "repeats": mode.repeats,
-            "long_seconds": mode.long_seconds,
-            "datasets": dataset_names,
-            "methods": method_names,
-            "parts": sorted(parts),
-            "blas_threads": blas_threads,
-        },
-        "datasets": {},
-    }
-    errors = []
-    for name in dataset_names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results["datasets"][name] = run_dataset(name, methods, mode, parts, cache_dir, errors)
-    results["errors"] = errors
-    results["targets"] = _report.evaluate_targets(results)
-    results["environment"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    results["seconds"] = time.perf_counter() - started
-    if limiter is not None:
-        limiter.restore_original_limits()
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    text = _report.markdown(results)
-    (output_dir / "RESULTS.md").write_text(text + "\n")
-    (output_dir / "results.json").write_text(
-        json.dumps(_finite(results), indent=1, default=_json_default) + "\n"
-    )
-    log(f"done in {results['seconds']:.0f} s; wrote {output_dir / 'RESULTS.md'} and results.json")
-    for row in results["targets"]:
-        log(f"target {row['status']:>6s}: {row['target']} [{row['dataset']}]: {row['measured']}")
-    if errors:
-        log(f"{len(errors)} error(s):")
-        for e in errors:
-            log(f"  {e}")
-        return 1
-    return 0
+    return _compare.main(args, argv)
 
 
 if __name__ == "__main__":
