@@ -2,24 +2,23 @@
 """The estimator: parameters, validation, fit orchestration, prediction."""
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _dask, _preconditioner
-from ._backend import asarray, astype, column_stack, copy, expit, from_host, input_namespace
-from ._backend import log_expit, matmul, namespace, to_numpy, zeros
+from ._backend import astype, copy, from_host, input_namespace, matmul, to_numpy, zeros
 from ._compat import HAS_CALLBACKS, CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._compat import check_same_namespace, move_to, validate_data
 from ._convergence import diagnose
-from ._data import class_list, decode_labels, encode_known_targets, fold_weights, log_odds
-from ._data import prepare_fit
+from ._data import class_list, encode_known_targets, fold_weights, log_odds, prepare_fit
 from ._monitor import Monitor
 from ._objective import BCEObjective
+from ._outputs import decode_labels, probabilities
 from ._penalty import L1Penalty
 from ._solvers import ProximalGradientSolver
 
@@ -41,10 +40,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     with ``BCE(y, sigma(v)) = -(y log_expit(v) + (1 - y) log_expit(-v))``,
     ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i``,
-    ``rho = l1_ratio``, and the intercepts never penalized.  For binary targets
-    this is the problem of ``LogisticRegression(C=1 / (alpha * S),
-    l1_ratio=l1_ratio)``; with unit weights ``S = n_samples``.  How the fit
-    works and what each choice below costs: :doc:`/user_guide/training`.
+    ``rho = l1_ratio``, and the intercepts never penalized: for binary targets,
+    the problem of ``LogisticRegression(C=1 / (alpha * S), l1_ratio=l1_ratio)``.
+    How the fit works and what each choice costs: :doc:`/user_guide/training`.
 
     Parameters
     ----------
@@ -62,26 +60,22 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         ``"gd"`` at the same cost per iteration, so keep it.  ``"gd"``: plain
         (proximal) gradient descent, for comparisons and teaching.
     preconditioner : {"auto", "hessian", "diagonal"} or None, default="auto"
-        How the steps adapt to the scales and correlations of the features:
-        ``"hessian"``, Newton-type steps from the curvature of a sample of
-        rows, the fewest iterations (it needs ``line_search=True``, no L1 part,
-        and memory for ``n_outputs * (n_features + 1)**2`` float64 numbers);
-        ``"diagonal"``, one step size per feature, insensitive to their scales,
-        not to their correlations; ``None``, one step size, slow unless the
-        features are standardized.  Keep ``"auto"``: ``"hessian"`` where it
-        applies and up to 512 features, ``"diagonal"`` otherwise;
-        ``preconditioner_`` says which a fit used.
+        ``"hessian"``: Newton-type steps from the curvature of a sample of
+        rows, the fewest iterations; needs ``line_search=True``, no L1 part and
+        ``n_outputs * (n_features + 1)**2`` float64 numbers of memory.
+        ``"diagonal"``: one step size per feature, insensitive to the scales of
+        the features.  ``None``: one step size, slow unless the features are
+        standardized.  ``"auto"``: ``"hessian"`` where it applies and up to
+        512 features, else ``"diagonal"`` (``preconditioner_`` says which).
     learning_rate : "auto" or float, default="auto"
         The step size, in the preconditioner's metric.  ``"auto"``: 1 with a
-        preconditioner and the line search, otherwise the reciprocal of an
-        upper bound on the curvature, computed from the data.  A float is the
-        textbook ``eta``, used as given.
+        preconditioner and the line search, else the reciprocal of an upper
+        bound on the curvature.  A float is the textbook ``eta``, used as given.
     line_search : bool, default=True
-        Backtracking on the step along cached raw predictions (no extra
-        product with X); the objective never increases.  With ``False`` each
-        update is ``W <- W - learning_rate * grad J`` (in the metric in use),
-        which may diverge: the fit then stops at the last finite iterate with
-        a ``ConvergenceWarning``.
+        Backtracking on the step, without extra products with X: the objective
+        never increases.  With ``False`` each update is
+        ``W <- W - learning_rate * grad J`` (in the metric in use), which may
+        diverge: the fit then stops at its last finite iterate with a warning.
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-4
@@ -102,8 +96,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
     random_state : int, RandomState instance or None, default=None
         Seeds the early-stopping split.
     warm_start : bool, default=False
-        Start from the previous ``coef_`` and ``intercept_`` when their shapes
-        and classes match.
+        Start from the previous ``coef_`` and ``intercept_`` if shapes and classes match.
     verbose : int, default=0
         ``0``: silent.  ``1``: a line every 10 iterations and at the last one,
         ``iter N  objective J  max|grad map| G  step S`` (``G`` is the
@@ -123,10 +116,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
     loss_curve_ : list of float
         ``J`` after each iteration, penalty included.
     validation_loss_curve_ : list of float
-        Validation BCE after each iteration (only with ``early_stopping``).
+        Validation BCE after each iteration (``early_stopping`` only).
     best_iteration_ : int
-        Iteration (counted from 1) whose coefficients were restored (only with
-        ``early_stopping``).
+        Iteration (from 1) whose coefficients were restored (``early_stopping`` only).
     learning_rate_ : float
         The step in use at the end of the fit.
     preconditioner_ : {"hessian", "diagonal"} or None
@@ -241,16 +233,13 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
 
     def _problem(self, X, Y, sw, objective_class=BCEObjective, center=False):
         """The smooth part of ``J`` on ``(X, Y, sw)`` and its L1 part."""
-        smooth = objective_class(
-            X, Y, sw, l2=self.alpha * (1 - self.l1_ratio), fit_intercept=self.fit_intercept,
-            center=center,
-        )
-        return smooth, L1Penalty(self.alpha * self.l1_ratio)
+        l2, l1 = self.alpha * (1 - self.l1_ratio), self.alpha * self.l1_ratio
+        smooth = objective_class(X, Y, sw, l2=l2, fit_intercept=self.fit_intercept, center=center)
+        return smooth, L1Penalty(l1)
 
     def _fit_prepared(self, data, objective_class=BCEObjective):
-        """Everything after the data are ready (a :class:`FitData`): the one
-        entry point of the NumPy and Array API fit and of ``_dask.fit``, which
-        passes its own ``objective_class``."""
+        """The fit from prepared data (a ``FitData``), for every backend: the one
+        entry point of ``_dask.fit``, which passes its ``objective_class``."""
         self.classes_, self._label_kind = data.classes, data.kind
         objective, penalty = self._problem(
             data.X, data.Y, data.sw, objective_class, center=self.preconditioner is not None
@@ -269,12 +258,10 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         objective.forget_moments()
 
         monitor = Monitor(self, objective, data.Y, data.val, data.val_weights)
-        callback_ctx = metadata = None
-        X, y = data.X, data.y
+        X, y, callback_ctx = data.X, data.y, None
+        metadata = None if data.sample_weight is None else {"sample_weight": data.sample_weight}
         if HAS_CALLBACKS:
             callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
-            if data.sample_weight is not None:
-                metadata = {"sample_weight": data.sample_weight}
             callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
             monitor.attach_callbacks(callback_ctx, X, y, metadata, W0, c0)
 
@@ -312,21 +299,16 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self.n_matvec_, self.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
 
         if result.stop_reason not in ("converged", "stopped"):
-            warnings.warn(
-                diagnose(
-                    result,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    alpha=self.alpha,
-                    l1_ratio=self.l1_ratio,
-                    line_search=self.line_search,
-                    dtype=objective.dtype,
-                    scale_ratio=scale_ratio,
-                    Y=data.Y,
-                    sw=data.sw,
-                ),
-                ConvergenceWarning,
+            settings = ("tol", "max_iter", "alpha", "l1_ratio", "line_search")
+            message = diagnose(
+                result,
+                dtype=objective.dtype,
+                scale_ratio=scale_ratio,
+                Y=data.Y,
+                sw=data.sw,
+                **{name: getattr(self, name) for name in settings},
             )
+            warnings.warn(message, ConvergenceWarning)
         if callback_ctx is not None:
             callback_ctx.call_on_fit_task_end(
                 estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
@@ -336,23 +318,13 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
     def _initial_parameters(self, objective, data):
         K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
         xp, device = objective.xp, objective.device
-        if (
-            self.warm_start
-            and hasattr(self, "coef_")
-            and tuple(self.coef_.shape) == (K, p)
-            and getattr(self, "_fitted_classes", None) is not None
-            and class_list(self._fitted_classes) == class_list(data.classes)
-        ):
-            if xp is np:
-                W = np.array(self.coef_, dtype=dtype)
-                c = np.array(self.intercept_, dtype=dtype)
-            else:
-                W, c = move_to(self.coef_, self.intercept_, xp=xp, device=device)
-                W = copy(xp, asarray(xp, W, dtype, device))
-                c = copy(xp, asarray(xp, c, dtype, device))
-            if objective.mean is not None:
-                c = c + W @ objective.mean
-            return W, c
+        warm = self.warm_start and hasattr(self, "coef_") and tuple(self.coef_.shape) == (K, p)
+        if warm and class_list(getattr(self, "_fitted_classes", [])) == class_list(data.classes):
+            W, c = self.coef_, self.intercept_
+            if xp is not np:
+                W, c = move_to(W, c, xp=xp, device=device)
+            # Copies: the solver updates its iterates in place.
+            return objective.parameters_of(copy(xp, W), copy(xp, c))
         W = zeros(xp, (K, p), dtype, device)
         if not objective.fit_intercept:
             return W, zeros(xp, K, dtype, device)
@@ -372,11 +344,8 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         )
 
     def _predict(self, X, method, from_raw):
-        """The preamble of the four predict methods, then ``from_raw(raw)``.
-
-        A dask X goes to ``_dask.predict``, which calls ``method`` on each
-        chunk of rows.
-        """
+        """The preamble of the four predict methods, then ``from_raw(raw, kind)``;
+        a dask X goes to ``_dask.predict``, which calls ``method`` on each chunk."""
         if _dask.is_dask_collection(X):
             return _dask.predict(self, X, method)
         check_is_fitted(self)
@@ -384,7 +353,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         raw = matmul(self._validate_X(X), self.coef_.T) + self.intercept_
         if raw.shape[1] == 1 and self._label_kind == "binary":
             raw = raw[:, 0]
-        return from_raw(raw)
+        return from_raw(raw, self._label_kind)
 
     def decision_function(self, X):
         """Raw outputs ``X @ coef_.T + intercept_``.
@@ -393,44 +362,21 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         -------
         scores : ndarray of shape (n_samples,) for binary targets, else (n_samples, n_outputs)
         """
-        return self._predict(X, "decision_function", lambda raw: raw)
+        return self._predict(X, "decision_function", lambda v, kind: v)
 
     def predict(self, X):
         """Class labels (a 0/1 indicator matrix for multilabel targets)."""
-        return self._predict(
-            X, "predict", lambda raw: decode_labels(raw, self.classes_, self._label_kind)
-        )
+        return self._predict(X, "predict", lambda v, kind: decode_labels(v, kind, self.classes_))
 
     def predict_log_proba(self, X):
         """Log-probabilities, from ``log_expit`` and ``logsumexp`` (finite for any logit)."""
-        return self._predict(X, "predict_log_proba", self._log_proba)
+        return self._predict(X, "predict_log_proba", partial(probabilities, log=True))
 
     def predict_proba(self, X):
-        """Probabilities.
-
-        Binary: ``(1 - expit(v), expit(v))``.  Multiclass: the K sigmoid
-        outputs normalized to sum to one (in log space).  Multilabel: the K
-        independent probabilities ``expit(v)``.
-        """
-        return self._predict(X, "predict_proba", self._proba)
-
-    def _log_proba(self, raw):
-        xp = namespace(raw)
-        if self._label_kind == "multilabel-indicator":
-            return log_expit(raw, xp=xp)
-        if raw.ndim == 1:
-            return column_stack(xp, [log_expit(-raw, xp=xp), log_expit(raw, xp=xp)])
-        log_unit = log_expit(raw, xp=xp)
-        # SciPy's logsumexp runs in the namespace of its input (SCIPY_ARRAY_API=1).
-        return log_unit - logsumexp(log_unit, axis=1, keepdims=True)
-
-    def _proba(self, raw):
-        xp = namespace(raw)
-        if self._label_kind == "multilabel-indicator":
-            return expit(raw, xp=xp)
-        if raw.ndim == 1:
-            return column_stack(xp, [expit(-raw, xp=xp), expit(raw, xp=xp)])
-        return xp.exp(self._log_proba(raw))
+        """Probabilities: ``(1 - expit(v), expit(v))`` for binary targets, the K
+        sigmoid outputs normalized to sum to one for multiclass targets, the K
+        independent ``expit(v)`` for multilabel targets."""
+        return self._predict(X, "predict_proba", probabilities)
 
     def objective(self, X, y, sample_weight=None):
         """The objective ``J`` at the fitted coefficients on ``(X, y, sample_weight)``.
@@ -443,12 +389,12 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         X = self._validate_X(X)
         # The labels are matched to classes_ on the host (a one-off evaluation,
         # not the fit); Y then goes to X's namespace and device.
-        Y = encode_known_targets(y, self.classes_, self._label_kind)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}.")
+        kind, n_samples = self._label_kind, X.shape[0]
+        Y = encode_known_targets(y, self.classes_, kind)
+        if Y.shape[0] != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {Y.shape[0]}.")
         Y = from_host(xp, Y, X.dtype, device)
         sw, _ = fold_weights(
-            y, Y, self._label_kind, sample_weight, self.class_weight, X.shape[0], X.dtype,
-            classes=self.classes_,
+            y, Y, kind, sample_weight, self.class_weight, n_samples, X.dtype, classes=self.classes_
         )
         return self._objective_value(*self._problem(X, Y, sw))

@@ -22,8 +22,6 @@ from ._backend import astype, from_host, input_namespace, namespace, to_numpy
 from ._compat import (
     _check_sample_weight,
     device as array_device,
-    get_namespace_and_device,
-    indexing_dtype,
     move_to,
     validate_data,
 )
@@ -172,26 +170,6 @@ def _label(value):
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
-def decode_labels(raw, classes, kind):
-    """The labels that the raw outputs ``raw`` predict: the class of the
-    largest output (of the sign for one output), or the 0/1 indicator matrix
-    of the positive outputs for multilabel targets."""
-    xp = namespace(raw)
-    if xp is np:
-        if kind == "multilabel-indicator":
-            return (raw > 0).astype(int)
-        if raw.ndim == 1:
-            return classes[(raw > 0).astype(int)]
-        return classes[np.argmax(raw, axis=1)]
-    if kind == "multilabel-indicator":
-        return xp.astype(raw > 0, indexing_dtype(xp))
-    if raw.ndim == 1:
-        index = xp.astype(raw > 0, indexing_dtype(xp))
-    else:
-        index = xp.argmax(raw, axis=1)
-    return _take_classes(classes, index)
-
-
 def log_odds(prior):
     """The optimal intercepts at ``W = 0``: the log-odds of the weighted class
     frequencies ``prior`` (``sw @ Y``, K host numbers), 0 where one is 0 or 1."""
@@ -215,21 +193,6 @@ def class_list(classes):
     if isinstance(classes, (list, tuple)):
         return list(classes)
     return to_numpy(namespace(classes), classes).tolist()
-
-
-def _take_classes(classes, index):
-    """``classes[index]`` in the namespace and on the device of ``index``.
-
-    ``classes_`` lives where ``y`` was given (NumPy for string labels): the
-    indices move there, and numeric labels come back, as in scikit-learn's
-    linear classifiers.
-    """
-    xp, _, device = get_namespace_and_device(index)
-    xp_classes, _, device_classes = get_namespace_and_device(classes)
-    labels = xp_classes.take(classes, move_to(index, xp=xp_classes, device=device_classes), axis=0)
-    if isinstance(labels, np.ndarray) and labels.dtype.kind in "OUS":
-        return labels
-    return move_to(labels, xp=xp, device=device)
 
 
 def _encode_targets_xp(xp, y, kind):
