@@ -168,16 +168,7 @@ class LossCurveDisplay:
         return self
 
     @classmethod
-    def from_estimator(
-        cls,
-        estimator,
-        *,
-        ax=None,
-        name=None,
-        line_kwargs=None,
-        validation_line_kwargs=None,
-        best_marker_kwargs=None,
-    ):
+    def from_estimator(cls, estimator, *, ax=None, name=None, **kwargs):
         """Draw the loss curves of a fitted estimator.
 
         Parameters
@@ -192,14 +183,9 @@ class LossCurveDisplay:
         name : str, default=None
             Name for the legend; the estimator's class name when None.
 
-        line_kwargs : dict, default=None
-            Passed to ``ax.plot`` for the training curve.
-
-        validation_line_kwargs : dict, default=None
-            Passed to ``ax.plot`` for the validation curve.
-
-        best_marker_kwargs : dict, default=None
-            Passed to ``ax.plot`` for the best-iteration marker.
+        **kwargs : dict
+            Passed to :meth:`plot`: ``line_kwargs``, ``validation_line_kwargs``
+            and ``best_marker_kwargs``.
 
         Returns
         -------
@@ -223,9 +209,4 @@ class LossCurveDisplay:
             best_iteration=getattr(estimator, "best_iteration_", None),
             name=type(estimator).__name__ if name is None else name,
         )
-        return display.plot(
-            ax=ax,
-            line_kwargs=line_kwargs,
-            validation_line_kwargs=validation_line_kwargs,
-            best_marker_kwargs=best_marker_kwargs,
-        )
+        return display.plot(ax=ax, **kwargs)

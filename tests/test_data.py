@@ -45,3 +45,41 @@ def test_multioutput_targets_name_their_type_and_the_way_out():
     message = str(caught.value)
     assert message.startswith("y is multiclass-multioutput: BCEPerceptronClassifier fits")
     assert "MultiOutputClassifier" in message
+
+
+# -- targets against the classes of a fit: objective() -------------------------
+def _fitted_on_names():
+    y = np.array(["a", "b", "c", "a", "b", "c"])
+    return BCEPerceptronClassifier(alpha=1e-2).fit(X, y)
+
+
+def test_encode_known_targets_matches_encode_targets():
+    """One encoding: y against known classes gives the matrix of the fit."""
+    from skperceptron._data import encode_known_targets, encode_targets
+
+    for y in (np.array([2, 0, 1, 1, 0, 2]), np.array(["x", "y", "y", "x", "x", "y"])):
+        classes, Y, kind = encode_targets(y)
+        np.testing.assert_array_equal(encode_known_targets(y, classes, kind), Y)
+        np.testing.assert_array_equal(encode_known_targets(list(y), classes, kind), Y)
+    Y_multi = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    classes, Y, kind = encode_targets(Y_multi)
+    np.testing.assert_array_equal(encode_known_targets(Y_multi, classes, kind), Y)
+
+
+def test_objective_names_unseen_labels_as_written():
+    clf = _fitted_on_names()
+    y = np.array(["a", "b", "zebra", "a", "b", "yak"])
+    with pytest.raises(ValueError) as caught:
+        clf.objective(X, y)
+    assert str(caught.value) == "y contains labels not seen in fit: yak, zebra"
+
+
+def test_objective_checks_the_indicator_width_and_the_length():
+    Y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]])
+    clf = BCEPerceptronClassifier(alpha=1e-2).fit(X, Y)
+    with pytest.raises(ValueError, match=re.escape("indicator matrix with 2 columns")):
+        clf.objective(X, np.ones((6, 3)))
+    with pytest.raises(ValueError, match=re.escape("X has 6 samples but y has 5.")):
+        clf.objective(X, Y[:5])
+    with pytest.raises(ValueError, match=re.escape("X has 6 samples but y has 4.")):
+        _fitted_on_names().objective(X, ["a", "b", "c", "a"])

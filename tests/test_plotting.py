@@ -158,3 +158,15 @@ def test_docstring_example(pyplot):
 
     result = doctest.testmod(_plotting, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_from_estimator_passes_the_plot_keywords(pyplot, binary_data):
+    X, y = binary_data
+    clf = BCEPerceptronClassifier(early_stopping=True, random_state=0).fit(X, y)
+    display = LossCurveDisplay.from_estimator(
+        clf, validation_line_kwargs={"linestyle": "--"}, best_marker_kwargs={"marker": "x"}
+    )
+    assert display.validation_line_.get_linestyle() == "--"
+    assert display.best_marker_.get_marker() == "x"
+    with pytest.raises(TypeError, match="line_kwarg"):
+        LossCurveDisplay.from_estimator(clf, line_kwarg={})
