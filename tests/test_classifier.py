@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""BCEPerceptronClassifier: oracles, weights, numerics, input handling, errors."""
+"""BCEPerceptronClassifier: outputs, weights, numerics, input handling, errors.
+
+The equivalences with LogisticRegression (binary, one-vs-rest) are in
+``test_equivalence.py``.
+"""
 
 import re
 import warnings
@@ -11,7 +15,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils import compute_sample_weight
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -49,52 +52,7 @@ def small_multiclass(n_samples=120, seed=0):
     )
 
 
-# -- oracles -------------------------------------------------------------------
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_binary_equals_logistic_regression(breast_cancer, solver, preconditioner, weighted):
-    X, y = breast_cancer
-    alpha = 3e-3
-    sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y)) if weighted else None
-    S = sw.sum() if weighted else len(y)
-    ref = LogisticRegression(
-        C=1 / (alpha * S), tol=1e-10, max_iter=1000, solver="newton-cholesky"
-    ).fit(X, y, sample_weight=sw)
-    clf = fit_strictly(
-        BCEPerceptronClassifier(
-            alpha=alpha, tol=1e-8, solver=solver, preconditioner=preconditioner, max_iter=20000
-        ),
-        X, y, sample_weight=sw,
-    )
-    assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
-    assert_close_to(clf.coef_, ref.coef_, 1e-5)
-    assert_allclose(clf.intercept_, ref.intercept_, rtol=1e-5, atol=1e-6)
-    assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-6)
-    assert_array_equal(clf.classes_, ref.classes_)
-    # The objective at the optimum is the one recorded last.
-    assert_allclose(clf.objective(X, y, sample_weight=sw), clf.loss_curve_[-1], rtol=1e-9)
-
-
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
-def test_multiclass_units_are_one_vs_rest_fits(iris, solver, preconditioner):
-    X, y = iris
-    alpha = 1e-2
-    params = dict(alpha=alpha, tol=1e-8, solver=solver, preconditioner=preconditioner, max_iter=20000)
-    clf = fit_strictly(BCEPerceptronClassifier(**params), X, y)
-    assert clf.coef_.shape == (3, 4) and clf.intercept_.shape == (3,)
-    for k in range(3):
-        binary = fit_strictly(BCEPerceptronClassifier(**params), X, y == k)
-        assert_close_to(clf.coef_[k], binary.coef_[0], 1e-5)
-        assert_allclose(clf.intercept_[k], binary.intercept_[0], rtol=1e-5, atol=1e-6)
-        ref = LogisticRegression(
-            C=1 / (alpha * len(y)), tol=1e-10, solver="newton-cholesky"
-        ).fit(X, y == k)
-        assert_close_to(clf.coef_[k], ref.coef_[0], 1e-5)
-        assert_allclose(clf.intercept_[k], ref.intercept_[0], rtol=1e-5, atol=1e-6)
-
-
+# -- outputs -------------------------------------------------------------------
 def test_multiclass_probabilities_are_normalized_sigmoids(iris):
     X, y = iris
     clf = fit_quietly(BCEPerceptronClassifier(alpha=1e-2), X, y)

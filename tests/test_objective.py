@@ -335,3 +335,64 @@ def test_single_extreme_loss_terms(dtype):
             eps = np.finfo(dtype).eps
             assert np.isfinite(loss)
             assert abs(loss - ref) <= 4 * eps * max(1.0, abs(v)), (v, y_value, loss, ref)
+
+
+# -- the gradient formula of "The mathematics", in every configuration -----------
+# (moved from test_docs_math.py; appended here: hoist this import to the top.)
+from scipy.special import expit  # noqa: E402
+
+
+def _problem(kind, rng, n_samples=40, n_features=5):
+    X = rng.standard_normal((n_samples, n_features)) * rng.uniform(0.1, 10, n_features)
+    n_outputs = {"binary": 1, "multiclass": 3, "multilabel": 4}[kind]
+    if kind == "multiclass":
+        Y = np.eye(n_outputs)[rng.integers(0, n_outputs, n_samples)]
+    else:
+        Y = rng.integers(0, 2, size=(n_samples, n_outputs)).astype(float)
+    return X, Y
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_documented_gradient_formula(kind, fit_intercept, weighted, sparse, rng):
+    """grad_W = (s * (Z - Y))^T X / S + alpha W and grad_b = sum_i s_i (z_i - y_i) / S."""
+    X, Y = _problem(kind, rng)
+    s = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else np.ones(X.shape[0])
+    S = s.sum()
+    alpha = 0.7
+    W = rng.standard_normal((Y.shape[1], X.shape[1])) * 0.3
+    b = rng.standard_normal(Y.shape[1]) if fit_intercept else np.zeros(Y.shape[1])
+    X_in = sp.csr_matrix(X) if sparse else X
+    objective = BCEObjective(X_in, Y, s / S, l2=alpha, fit_intercept=fit_intercept)
+
+    V = X @ W.T + b
+    Z = expit(V)
+    J = s @ (-(Y * np.log(Z) + (1 - Y) * np.log(1 - Z))).sum(axis=1) / S
+    J += alpha / 2 * np.sum(W**2)
+    residual = s[:, None] * (Z - Y) / S
+
+    raw = objective.matvec(W, b)
+    np.testing.assert_allclose(raw, V, rtol=1e-12, atol=1e-12)
+    value, grad_W, grad_b = objective.value_and_grad(W, raw)
+    np.testing.assert_allclose(value, J, rtol=1e-12)
+    np.testing.assert_allclose(grad_W, X.T.dot(residual).T + alpha * W, rtol=1e-10, atol=1e-14)
+    expected_b = residual.sum(axis=0) if fit_intercept else np.zeros(Y.shape[1])
+    np.testing.assert_allclose(grad_b, expected_b, rtol=1e-10, atol=1e-14)
+
+
+def test_stray_ones_term_changes_the_gradient_by_sigma_prime(rng):
+    """The first classic mistake adds X^T (s z (1 - z)) / S to grad_W, nothing else."""
+    X, Y = _problem("binary", rng)
+    sw = np.full(X.shape[0], 1 / X.shape[0])
+    objective = BCEObjective(X, Y, sw, l2=0.0, fit_intercept=True)
+    W, b = rng.standard_normal((1, X.shape[1])) * 0.1, np.zeros(1)
+    Z = expit(objective.matvec(W, b))
+    dL_dz = -Y / Z + (1 - Y) / (1 - Z)
+    wrong_residual = sw[:, None] * (dL_dz + 1) * Z * (1 - Z)
+    _, grad_W, grad_b = objective.value_and_grad(W, objective.matvec(W, b))
+    np.testing.assert_allclose(
+        wrong_residual.T @ X - grad_W, (sw[:, None] * Z * (1 - Z)).T @ X, atol=1e-12
+    )
+    assert wrong_residual.sum() - grad_b[0] > 0
