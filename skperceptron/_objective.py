@@ -12,11 +12,9 @@ from ._backend import (
     column_moments,
     copy,
     device_of,
-    expit,
     from_host,
     inner,
     is_sparse,
-    log_expit,
     matmul,
     namespace,
     outer,
@@ -25,9 +23,9 @@ from ._backend import (
     to_host,
     to_numpy,
     vdot,
-    weighted_sum,
     zeros,
 )
+from . import _loss
 from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, Threads
 
 
@@ -108,15 +106,14 @@ class BCEObjective:
                 self.Y = Y = Y.astype(self.dtype)
                 self.sw = sw = np.ascontiguousarray(sw)
                 self._sw_col = sw[:, None]
-                self._passes.sign = 2 * Y - 1
+                self._passes.sign = _loss.signs(Y, self.dtype, np)
             if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
                 self._blocks = SparseRowBlocks(X, n_threads, self.threads)
             elif isinstance(X, np.ndarray) and DenseRowBlocks.usable(X, n_threads):
                 self._blocks = DenseRowBlocks(X, n_threads, self.threads)
         else:
             # Reused by every pass over the raw predictions.
-            self._swY = self._sw_col * Y
-            self._sign = 2 * Y - 1
+            self._sign = _loss.signs(Y, self.dtype, self.xp)
         self._center(center)
 
     def _set_data(self, X, Y, sw, l2, fit_intercept, dtype):
@@ -254,16 +251,10 @@ class BCEObjective:
     def weighted_loss(self, raw, weights):
         """``sum_i weights_i sum_k bce(Y_ik, raw_ik)``; ``weights`` may be other
         than ``sw`` (the early-stopping validation rows, zero elsewhere)."""
-        # For y in {0, 1}, -(y log_expit(v) + (1 - y) log_expit(-v)) is
-        # -log_expit((2y - 1) v): one log_expit pass, and no cancellation
-        # (the form -log_expit(-v) - y v loses all digits of a well-classified
-        # sample's tiny loss to the two large terms, a real error in float32).
         if self._passes is not None:
             return self._passes.loss(raw, self.Y, weights)
         xp = self.xp
-        signed = self._sign * raw
-        signed = log_expit(signed, out=signed, xp=xp)
-        return -float(to_host(xp, [weighted_sum(xp, weights, signed)])[0])
+        return float(to_host(xp, [_loss.bce_sum(raw, self.Y, weights, xp, sign=self._sign)])[0])
 
     def settle(self, raw):
         """Hook for raw predictions the solver keeps across passes: a no-op here;
@@ -283,14 +274,8 @@ class BCEObjective:
             H = np.empty_like(raw) if curvature else None
             self._passes.residual(raw, self.Y, self.sw, R, H)
             return (R, H) if curvature else R
-        p = expit(raw, xp=self.xp)
-        R = p * self._sw_col
-        R -= self._swY
-        if not curvature:
-            return R
-        p -= p * p
-        p *= self._sw_col
-        return R, p
+        R, H = _loss.residual(raw, self.Y, self._sw_col, self.xp, curvature)
+        return (R, H) if curvature else R
 
     def value(self, W, raw):
         return self.loss(raw) + 0.5 * self.l2 * float(vdot(self.xp, W, W))
@@ -331,19 +316,14 @@ class BCEObjective:
                 stacked = np.stack([u.ravel() for u in dWs])
                 hess += self.l2 * (stacked @ stacked.T)
             return hess
-        pairs = [(j, k) for j in range(m) for k in range(j, m)]
-        entries = []
-        for j in range(m):
-            Hd = H * draws[j]
-            entries.extend(inner(xp, Hd, draws[k]) for k in range(j, m))
+        entries = _loss.curvature(H, draws, xp)
+        n_pairs = len(entries)
         if self.l2:
             entries.extend(vdot(xp, u, v) for u in dWs for v in dWs)
         entries = to_host(xp, entries)
-        hess = np.empty((m, m))
-        for (j, k), entry in zip(pairs, entries):
-            hess[j, k] = hess[k, j] = entry
+        hess = _loss.square(entries[:n_pairs], m)
         if self.l2:
-            gram = entries[len(pairs) :]
+            gram = entries[n_pairs:]
             hess += self.l2 * np.array(
                 [[float(gram[j * m + k]) for k in range(m)] for j in range(m)]
             )
@@ -382,12 +362,7 @@ class BCEObjective:
             return 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
 
         def combination(a):
-            v = copy(xp, raw)
-            for coef, d in zip(a, draws):
-                if coef:
-                    # A Python float keeps float32 raw predictions in float32.
-                    v += float(coef) * d
-            return v
+            return _loss.combine(raw, draws, a, xp)
 
         def phi(a, derivatives=True, value=True):
             if passes is not None and not derivatives:

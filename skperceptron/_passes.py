@@ -21,9 +21,10 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.special import expit, log_expit
 
+from ._backend import inner
 from ._compat import csc_matvec, csc_matvecs, csr_matvec, csr_matvecs
+from ._loss import bce_sum, combine, curvature, residual, square
 
 # Entries of an (n, K) array per chunk: 128 KiB of float64, so that a pass's
 # few chunk-sized arrays stay in a core's L2 cache.
@@ -99,18 +100,11 @@ class Threads:
         return self.controller.limit(limits=self.n_threads, user_api="blas")
 
 
-def _residual(raw, Y, sw, rows, out=None, H=None):
-    """``sw (expit(raw) - Y)`` on ``rows``, into ``out`` (else a chunk-sized
-    array), and ``H[rows] = sw expit'(raw)`` when ``H`` is given."""
-    p = expit(raw[rows])
-    w = sw[rows, None]
+def _residual(raw, Y, sw, rows, H=None):
+    """:func:`~._loss.residual` on ``rows``; ``H[rows]`` filled when ``H`` is given."""
+    r, h = residual(raw[rows], Y[rows], sw[rows, None], np, curvature=H is not None)
     if H is not None:
-        h = H[rows]
-        np.multiply(p, p, out=h)
-        np.subtract(p, h, out=h)
-        h *= w
-    r = np.subtract(p, Y[rows], out=p if out is None else out)
-    r *= w
+        H[rows] = h
     return r
 
 
@@ -172,7 +166,7 @@ class RawPasses:
         arrays; returns the column sums of ``R`` (float64)."""
 
         def work(rows):
-            r = _residual(raw, Y, sw, rows, out=R[rows], H=H)
+            R[rows] = r = _residual(raw, Y, sw, rows, H=H)
             return r.sum(axis=0, dtype=np.float64)
 
         return _total(self.map(work))
@@ -182,15 +176,7 @@ class RawPasses:
         m = len(draws)
 
         def work(rows):
-            h = H[rows]
-            ds = [d[rows] for d in draws]
-            tmp = np.empty_like(ds[0])
-            out = np.empty((m, m))
-            for j in range(m):
-                np.multiply(h, ds[j], out=tmp)
-                for k in range(j, m):
-                    out[j, k] = out[k, j] = np.einsum("ij,ij->", tmp, ds[k])
-            return out
+            return square(curvature(H[rows], [d[rows] for d in draws], np), m)
 
         return _total(self.map(work, threaded=False))
 
@@ -201,26 +187,12 @@ class RawPasses:
         :meth:`BCEObjective.weighted_loss`); ``v`` exists a chunk at a time.
         ``coefs`` are Python floats, so float32 stays float32.
         """
-        terms = [(float(a), d) for a, d in zip(coefs, draws) if a]
         sign = self.sign if self.sign is not None and self.sign.shape == raw.shape else None
 
         def work(rows):
-            r = raw[rows]
-            if sign is not None:
-                signed = sign[rows].copy()
-            else:
-                signed = np.multiply(Y[rows], 2, dtype=r.dtype)
-                signed -= 1
-            if terms:
-                v = np.multiply(terms[0][1][rows], terms[0][0])
-                v += r
-                for a, d in terms[1:]:
-                    v += a * d[rows]
-                signed *= v
-            else:
-                signed *= r
-            log_expit(signed, out=signed)
-            return -float(np.einsum("i,ij->", weights[rows], signed))
+            v = combine(raw[rows], [d[rows] for d in draws], coefs, np) if draws else raw[rows]
+            chunk_sign = None if sign is None else sign[rows]
+            return float(bce_sum(v, Y[rows], weights[rows], np, sign=chunk_sign))
 
         return float(_total(self.map(work)))
 
@@ -228,16 +200,10 @@ class RawPasses:
         """``[sum R * d for d in draws]`` with ``R = sw (expit(v) - Y)`` at
         ``v = raw + sum_j coefs[j] draws[j]``: the derivatives of the loss
         along the draws there, in one pass (float64)."""
-        terms = [(float(a), d) for a, d in zip(coefs, draws) if a]
-
         def work(rows):
-            v = raw[rows].copy()
-            for a, d in terms:
-                v += a * d[rows]
-            r = expit(v, out=v)
-            r -= Y[rows]
-            r *= sw[rows, None]
-            return np.array([np.einsum("ij,ij->", r, d[rows]) for d in draws], dtype=float)
+            v = combine(raw[rows], [d[rows] for d in draws], coefs, np)
+            r, _ = residual(v, Y[rows], sw[rows, None], np)
+            return np.array([inner(np, r, d[rows]) for d in draws], dtype=float)
 
         return _total(self.map(work))
 
