@@ -30,14 +30,15 @@ import warnings
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.special import expit, log_expit
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ._backend import inner
 from ._compat import validate_data
 from ._data import FitData, encode_targets, validation_split
+from ._loss import bce_sum, combine, curvature, curvature_weights, residual, square
 from ._objective import BCEObjective
 
 __all__ = ["DaskBCEObjective", "fit", "is_dask_collection", "predict"]
@@ -121,24 +122,16 @@ def _compute_sums(*reductions):
     return [np.asarray(r)[0] for r in dask.compute(*reductions)]
 
 
-def _bce(raw, Y, weights):
-    """``sum_i weights_i sum_k bce(Y_ik, raw_ik)`` on one chunk."""
-    # -log_expit((2y - 1) v) is the BCE of y in {0, 1} without cancellation.
-    return -float(np.einsum("i,ij->", weights, log_expit((2 * Y - 1) * raw)))
-
-
 def _loss_kernel(raw, Y, sw):
-    return [_bce(raw, Y, sw)]
+    return [float(bce_sum(raw, Y, sw, np))]
 
 
 def _gradient_kernel(raw, X, Y, sw, with_loss=False):
     """``[loss], R.T @ X, R.sum(0)`` with ``R = sw * (expit(raw) - Y)``."""
-    R = expit(raw)
-    R *= sw[:, None]
-    R -= sw[:, None] * Y
+    R, _ = residual(raw, Y, sw[:, None], np)
     out = [(R.T @ X).ravel(), R.sum(axis=0)]
     if with_loss:
-        out.insert(0, [_bce(raw, Y, sw)])
+        out.insert(0, _loss_kernel(raw, Y, sw))
     return np.concatenate(out)
 
 
@@ -153,40 +146,27 @@ def _rmatvec_kernel(R, X):
     return np.concatenate([(R.T @ X).ravel(), R.sum(axis=0)])
 
 
+def _residual_kernel(raw, Y, sw):
+    return residual(raw, Y, sw[:, None], np)[0]
+
+
 def _hessian_kernel(raw, sw):
-    p = expit(raw)
-    p -= p * p
-    p *= sw[:, None]
-    return p
+    return curvature_weights(raw, sw[:, None], np)
 
 
 def _curvature_kernel(H, *draws):
-    m = len(draws)
-    hess = np.empty((m, m))
-    for j in range(m):
-        Hd = H * draws[j]
-        for k in range(j, m):
-            hess[j, k] = hess[k, j] = np.einsum("ij,ij->", Hd, draws[k])
-    return hess.ravel()
+    return square(curvature(H, draws, np), len(draws)).ravel()
 
 
 def _subspace_kernel(raw, Y, sw, *draws, coefficients, derivatives, with_value):
     """Loss at ``raw + sum_j a_j draws[j]`` and/or its gradient and Hessian in ``a``."""
-    v = raw.copy()
-    for coef, d in zip(coefficients, draws):
-        if coef:
-            # A Python float keeps float32 raw predictions in float32.
-            v += float(coef) * d
-    value = [_bce(v, Y, sw)] if with_value else []
+    v = combine(raw, draws, coefficients, np)
+    value = _loss_kernel(v, Y, sw) if with_value else []
     if not derivatives:
         return value
-    p = expit(v)
-    R = p * sw[:, None]
-    R -= sw[:, None] * Y
-    p -= p * p
-    p *= sw[:, None]
-    grad = [np.einsum("ij,ij->", R, d) for d in draws]
-    return np.concatenate([value, grad, _curvature_kernel(p, *draws)])
+    R, H = residual(v, Y, sw[:, None], np, curvature=True)
+    grad = [inner(np, R, d) for d in draws]
+    return np.concatenate([value, grad, _curvature_kernel(H, *draws)])
 
 
 def _moments_kernel(X, sw):
@@ -312,8 +292,12 @@ class DaskBCEObjective(BCEObjective):
 
     def residual(self, raw, curvature=False):
         """Lazy ``sw * (expit(raw) - Y)`` (and ``sw * expit'(raw)``)."""
-        sw_col = self.sw[:, None]
-        R = raw.map_blocks(expit, dtype=raw.dtype) * sw_col - sw_col * self.Y
+        import dask.array as da
+
+        R = da.blockwise(
+            _residual_kernel, "ij", raw, "ij", self.Y, "ij", self.sw, "i",
+            dtype=raw.dtype, meta=raw._meta,
+        )  # fmt: skip
         if not curvature:
             return R
         return R, self._hessian_diagonal(raw)

@@ -5,7 +5,8 @@ For raw predictions ``v`` (rows, K), 0/1 targets ``Y`` and row weights ``w``:
 
 - :func:`bce_sum`: ``sum_i w_i sum_k bce(Y_ik, v_ik)``;
 - :func:`residual`: ``R = w (expit(v) - Y)``, the derivative in ``v``, and the
-  curvature weights ``H = w expit'(v)``, the diagonal of the Hessian in ``v``;
+  curvature weights ``H = w expit'(v)`` (:func:`curvature_weights`), the
+  diagonal of the Hessian in ``v``;
 - :func:`curvature`: ``sum H d_j d_k`` for directions' raw predictions ``d``;
 - :func:`combine`: ``v = raw + sum_j a_j d_j``, a point of a search.
 
@@ -53,15 +54,24 @@ def bce_sum(v, Y, w, xp, sign=None):
 
 def residual(v, Y, w_col, xp, curvature=False):
     """``R = w (expit(v) - Y)`` and, with ``curvature``, ``H = w expit'(v)``
-    (else None); ``w_col`` is the weights as a (rows, 1) column."""
+    (else None), from one ``expit`` pass; ``w_col`` is the weights as a
+    (rows, 1) column."""
     p = expit(v, xp=xp)
-    H = None
-    if curvature:
-        H = p - p * p
-        H *= w_col
+    H = _curvature_weights(p, w_col) if curvature else None
     R = p - Y  # NumPy's int8 targets promote to p's dtype
     R *= w_col
     return R, H
+
+
+def curvature_weights(v, w_col, xp):
+    """``H = w expit'(v) = w p (1 - p)``: the Hessian of the loss in ``v``."""
+    return _curvature_weights(expit(v, xp=xp), w_col)
+
+
+def _curvature_weights(p, w_col):
+    H = p - p * p
+    H *= w_col
+    return H
 
 
 def curvature(H, draws, xp):
