@@ -83,3 +83,39 @@ def test_objective_checks_the_indicator_width_and_the_length():
         clf.objective(X, Y[:5])
     with pytest.raises(ValueError, match=re.escape("X has 6 samples but y has 4.")):
         _fitted_on_names().objective(X, ["a", "b", "c", "a"])
+
+
+# -- target encoding and weights (moved from test_passes.py) -------------------------
+# Appended here: hoist these imports to the top.
+from numpy.testing import assert_allclose  # noqa: E402
+
+from skperceptron._data import encode_targets, fold_weights  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 3, 2, 1, 1]),
+        np.array([2.0, -1.0, 2.0, 2.0]),
+        np.array(["b", "a", "c", "a", "b"], dtype=object),
+        np.array(["no", "yes", "yes", "no"]),
+    ],
+)
+def test_encode_targets_matches_unique_inverse(y):
+    classes, Y, kind = encode_targets(y)
+    expected_classes, index = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert Y.dtype == np.int8
+    if len(classes) == 2:
+        np.testing.assert_array_equal(Y[:, 0], index == 1)
+    else:
+        np.testing.assert_array_equal(Y, np.eye(len(classes), dtype=np.int8)[index])
+
+
+def test_equal_weights_cost_no_memory_and_are_never_written():
+    y = np.array([0, 1, 1, 0, 1])
+    Y = encode_targets(y)[1]
+    sw, S = fold_weights(y, Y, "binary", None, None, 5, np.float32)
+    assert S == 5 and sw.dtype == np.float32 and sw.strides == (0,)
+    assert not sw.flags.writeable
+    assert_allclose(sw.sum(), 1.0, rtol=1e-6)

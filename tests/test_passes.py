@@ -19,7 +19,6 @@ from threadpoolctl import threadpool_limits
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron import _passes
-from skperceptron._data import encode_targets, fold_weights
 from skperceptron._passes import DenseRowBlocks, RawPasses, SparseRowBlocks
 
 
@@ -205,57 +204,6 @@ def test_sparse_fit_allocates_a_few_vectors_only():
             tracemalloc.stop()
     # 5.2 float64 n-vectors here, with or without threads (13 before).
     assert peak <= 7 * (8 * n), peak / (8 * n)
-
-
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([3, 1, 3, 2, 1, 1]),
-        np.array([2.0, -1.0, 2.0, 2.0]),
-        np.array(["b", "a", "c", "a", "b"], dtype=object),
-        np.array(["no", "yes", "yes", "no"]),
-    ],
-)
-def test_encode_targets_matches_unique_inverse(y):
-    classes, Y, kind = encode_targets(y)
-    expected_classes, index = np.unique(y, return_inverse=True)
-    np.testing.assert_array_equal(classes, expected_classes)
-    assert Y.dtype == np.int8
-    if len(classes) == 2:
-        np.testing.assert_array_equal(Y[:, 0], index == 1)
-    else:
-        np.testing.assert_array_equal(Y, np.eye(len(classes), dtype=np.int8)[index])
-
-
-def test_equal_weights_cost_no_memory_and_are_never_written():
-    y = np.array([0, 1, 1, 0, 1])
-    Y = encode_targets(y)[1]
-    sw, S = fold_weights(y, Y, "binary", None, None, 5, np.float32)
-    assert S == 5 and sw.dtype == np.float32 and sw.strides == (0,)
-    assert not sw.flags.writeable
-    assert_allclose(sw.sum(), 1.0, rtol=1e-6)
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "dense"])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_column_moments_without_copies(monkeypatch, fmt, weighted):
-    """The sparse moments square 7 stored entries at a time (forced small),
-    in matrices sharing X's index arrays: the same as the dense formulas."""
-    from skperceptron import _backend
-
-    monkeypatch.setattr(_backend, "_SPARSE_CHUNK_ENTRIES", 7)
-    rng = np.random.default_rng(2)
-    dense = rng.standard_normal((40, 9)) * (rng.random((40, 9)) < 0.3)
-    dense[:, 4] = 0.0  # an empty column
-    dense[7] = 0.0  # an empty row
-    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
-    sw = rng.uniform(0, 1, 40) if weighted else np.ones(40)
-    sw /= sw.sum()
-    if not weighted:
-        sw = np.broadcast_to(np.asarray(1 / 40), (40,))
-    mean, second = _backend.column_moments(X, sw)
-    assert_allclose(mean, sw @ dense, rtol=1e-12, atol=1e-15)
-    assert_allclose(second, sw @ dense**2, rtol=1e-12, atol=1e-15)
 
 
 def _fit_in_child(X, y):
