@@ -31,13 +31,12 @@ from types import SimpleNamespace
 
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._backend import inner
+from ._backend import column_moments, inner
 from ._compat import validate_data
-from ._data import FitData, encode_targets, validation_split
+from ._data import FitData, class_weights, encode_targets, indicator_matrix, validation_split
 from ._loss import bce_sum, combine, curvature, curvature_weights, residual, square
 from ._objective import BCEObjective
 
@@ -170,12 +169,7 @@ def _subspace_kernel(raw, Y, sw, *draws, coefficients, derivatives, with_value):
 
 
 def _moments_kernel(X, sw):
-    return np.concatenate(
-        [
-            np.einsum("i,ij->j", sw, X, dtype=np.float64),
-            np.einsum("i,ij,ij->j", sw, X, X, dtype=np.float64),
-        ]
-    )
+    return np.concatenate(column_moments(X, sw))
 
 
 def _power_kernel(X, sw, direction, shift):
@@ -508,17 +502,6 @@ def _class_index_kernel(y, classes):
     return np.searchsorted(classes, y)
 
 
-def _encode_kernel(y, classes, kind, dtype):
-    if kind == "multilabel-indicator":
-        return (y > 0).astype(dtype)
-    index = np.searchsorted(classes, y)
-    if kind == "binary":
-        return (index == 1).astype(dtype)[:, None]
-    Y = np.zeros((len(y), len(classes)), dtype=dtype)
-    Y[np.arange(len(y)), index] = 1
-    return Y
-
-
 def _take_kernel(index, values):
     return values[index]
 
@@ -664,7 +647,7 @@ def _prepare(estimator, X, y, sample_weight):
     dtype = X.dtype
     n_outputs = 1 if kind == "binary" else len(classes)
     Y = y.map_blocks(
-        _encode_kernel,
+        indicator_matrix,
         classes,
         kind,
         dtype,
@@ -692,14 +675,8 @@ def _prepare(estimator, X, y, sample_weight):
         (totals,) = _compute_sums(totals)
         counts, class_sums = totals[:n_classes].astype(np.intp), totals[n_classes:]
         class_weight = np.ones(n_classes)
-        if estimator.class_weight == "balanced":
-            # compute_class_weight("balanced") from the counts alone (its
-            # sample_weight argument is newer than scikit-learn 1.6).
-            class_weight = counts.sum() / (n_classes * counts.astype(np.float64))
-        elif estimator.class_weight is not None:
-            class_weight = compute_class_weight(
-                estimator.class_weight, classes=classes, y=classes
-            )
+        if estimator.class_weight is not None:
+            class_weight = class_weights(estimator.class_weight, classes, counts)
         S = float(class_weight @ class_sums)
         # sw @ Y before normalizing: the weight of each class (of class 1 if binary).
         weighted_positives = (class_weight * class_sums)[1:] if kind == "binary" else (

@@ -150,6 +150,17 @@ def encode_known_targets(y, classes, kind):
     return _indicator(y, classes)
 
 
+def indicator_matrix(y, classes, kind, dtype=np.int8):
+    """The 0/1 matrix Y of labels ``y`` known to be in the sorted ``classes``
+    (or of a multilabel indicator matrix), on the host: a whole ``y`` or a
+    block of its rows."""
+    if kind == "multilabel-indicator":
+        Y = _multilabel_indicator(y)
+    else:
+        Y = _indicator(y, classes)
+    return Y if Y.dtype == dtype else Y.astype(dtype)
+
+
 def _multilabel_indicator(y):
     """A multilabel indicator matrix (dense or sparse) as int8 0/1."""
     return (np.asarray(y.toarray() if hasattr(y, "toarray") else y) > 0).astype(np.int8)
@@ -257,18 +268,25 @@ def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype, clas
 
 
 def _class_weights(class_weight, classes, Y):
-    """Weight of each class, a float64 NumPy array: K numbers, on the host.
-
-    As ``compute_sample_weight``: "balanced" is ``n / (n_classes * count)``
-    with unweighted counts, read from the columns of ``Y``.
-    """
+    """:func:`class_weights` with the class counts read from the columns of ``Y``."""
+    counts = None
     if class_weight == "balanced":
         xp = namespace(Y)
         counts = to_numpy(xp, xp.sum(Y, axis=0)).astype(np.float64)
-        n_samples = Y.shape[0]
         if Y.shape[1] == 1:  # binary: the one column counts the second class
-            counts = np.concatenate([n_samples - counts, counts])
-        return n_samples / (len(counts) * counts)
+            counts = np.concatenate([Y.shape[0] - counts, counts])
+    return class_weights(class_weight, classes, counts)
+
+
+def class_weights(class_weight, classes, counts):
+    """Weight of each class, a float64 NumPy array: K numbers, on the host.
+
+    As ``compute_sample_weight``: "balanced" is ``n / (n_classes * count)``
+    with the unweighted ``counts`` of the classes (needed only then).
+    """
+    if class_weight == "balanced":
+        counts = np.asarray(counts, dtype=np.float64)
+        return counts.sum() / (len(counts) * counts)
     classes = to_numpy(namespace(classes), classes)
     return np.asarray(
         compute_class_weight(class_weight, classes=classes, y=classes), dtype=np.float64
