@@ -375,45 +375,22 @@ class DaskBCEObjective(BCEObjective):
         phi.slope = lambda a: evaluate(a, value=False)[1]
         return phi
 
-    # -- curvature bounds: the parent's, from the moments; power steps fused --
-    def metric_lipschitz(self, D_W, D_c, n_power=20, rtol=1e-3):
-        """The parent's power iteration; each step is one compute (one
-        ``matvec`` and one ``rmatvec`` fused in the same tasks)."""
-        rng = np.random.default_rng(0)
-        u_W = rng.standard_normal((1, self.n_features)).astype(self.dtype)
-        u_c = np.zeros(1, self.dtype)
-        if self.fit_intercept:
-            u_c[:] = rng.standard_normal(1)
-        sW, sc = 1 / np.sqrt(D_W), 1 / np.sqrt(D_c[:1])
-        trace = float(np.sum(self._hessian_bound_diagonal() / D_W))
-        trace += float(self.fit_intercept)
-        estimate = 0.0
-        for _ in range(n_power):
-            norm = np.sqrt(float(np.vdot(u_W, u_W) + np.vdot(u_c, u_c)))
-            u_W, u_c = u_W / norm, u_c / norm
-            W, c = u_W * sW, u_c * sc
-            shift = self._shift(W, c)
-            self.n_matvec += 1
-            self.n_rmatvec += 1
-            (flat,) = self._compute(
-                _row_sum(
-                    _power_kernel,
-                    [self.X, self.sw],
-                    self.n_features + 1,
-                    direction=W[0],
-                    shift=0.0 if shift is None else float(shift[0]),
-                )
+    def bound_product(self, W, c):
+        """The parent's product with the curvature bound, its ``matvec`` and
+        ``rmatvec`` fused in the same tasks: one compute."""
+        self.n_matvec += 1
+        self.n_rmatvec += 1
+        shift = self._shift(W, c)
+        (flat,) = self._compute(
+            _row_sum(
+                _power_kernel,
+                [self.X, self.sw],
+                self.n_features + 1,
+                direction=W[0],
+                shift=0.0 if shift is None else float(shift[0]),
             )
-            g_W, g_c = self._split_gradient(flat.astype(self.dtype), n_outputs=1)
-            g_W = (g_W + self.l2 * u_W * sW) * sW
-            g_c = g_c * sc
-            new = float(np.vdot(u_W, g_W) + np.vdot(u_c, g_c))
-            u_W, u_c = g_W, g_c
-            converged = abs(new - estimate) <= rtol * new
-            estimate = new
-            if converged:
-                break
-        return min(1.1 * estimate, trace)
+        )
+        return self._split_gradient(flat.astype(self.dtype), n_outputs=1)
 
 
 # -- input preparation ---------------------------------------------------------

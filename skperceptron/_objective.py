@@ -2,7 +2,6 @@
 """The smooth part of the objective: weighted binary cross-entropy plus L2."""
 
 import contextlib
-import math
 
 import numpy as np
 
@@ -21,7 +20,6 @@ from ._backend import (
     rmatmul,
     row_chunks,
     to_host,
-    to_numpy,
     vdot,
     zeros,
 )
@@ -423,81 +421,10 @@ class BCEObjective:
 
         return phi
 
-    # -- curvature bounds ------------------------------------------------------
-    def lipschitz(self):
-        r"""Upper bound on the largest eigenvalue of the Hessian of ``f``.
-
-        ``sigma' <= 1/4``, so the Hessian is bounded by
-        :math:`\frac14 \tilde X^\top \mathrm{diag}(s) \tilde X + \lambda_2 I`
-        with :math:`\tilde X = [X, 1]` (the ones column only when fitting an
-        intercept), and the largest eigenvalue of a PSD matrix is at most its
-        trace: :math:`L = \frac14 \sum_i s_i (\|x_i\|^2 + 1) + \lambda_2`.
-        """
-        diag = self._hessian_bound_diagonal() - self.l2
-        return float(np.sum(diag)) + 0.25 * self.fit_intercept + self.l2
-
-    def _hessian_bound_diagonal(self):
-        """Diagonal of ``X_c.T diag(s) X_c / 4 + l2`` over the columns, float64."""
-        mean, second = self.moments()
-        var = second - mean**2 if self.mean is not None else second
-        return 0.25 * np.maximum(var, 0.0) + self.l2
-
-    def diagonal(self):
-        r"""Per-coordinate curvature bounds ``(D_W, D_c)``: the Jacobi metric.
-
-        ``D_W[j] = (sum_i s_i x_ij^2) / 4 + l2`` (centred columns when
-        centering), ``D_c = 1/4``.  A column with no variance gets the bound of
-        its uncentred second moment times ``1e-10`` so that no step divides by
-        zero.
-        """
-        mean, second = self.moments()
-        var = second - mean**2 if self.mean is not None else second.copy()
-        floor = 1e-10 * second
-        var = np.maximum(var, floor)
-        D_W = 0.25 * var + self.l2
-        D_W[D_W <= 0] = 1.0  # all-zero column and l2 == 0: any metric will do
-        D_c = np.full(self.n_outputs, 0.25)
-        return (
-            from_host(self.xp, D_W, self.dtype, self.device),
-            from_host(self.xp, D_c, self.dtype, self.device),
-        )
-
-    def metric_lipschitz(self, D_W, D_c, n_power=20, rtol=1e-3):
-        """Estimate of the largest eigenvalue of ``D^-1/2 H_bound D^-1/2``.
-
-        Power iteration on the curvature bound (``sigma' <= 1/4``) in the metric
-        ``D``; the Rayleigh quotients increase towards the largest eigenvalue
-        from below.  The returned value is the last quotient times 1.1 (rounded
-        up), capped by the trace of the matrix, which is a hard upper bound.
-        Each power step costs one ``matvec`` and one ``rmatvec``.
-        """
-        xp = self.xp
-        rng = np.random.default_rng(0)
-        # The bound is the same block for every output unit: iterate on one.
-        u_W = from_host(xp, rng.standard_normal((1, self.n_features)), self.dtype, self.device)
-        u_c = np.zeros(1)
-        if self.fit_intercept:
-            u_c[:] = rng.standard_normal(1)
-        u_c = from_host(xp, u_c, self.dtype, self.device)
-        sW, sc = 1 / xp.sqrt(D_W), 1 / xp.sqrt(D_c[:1])
-        trace = float(np.sum(self._hessian_bound_diagonal() / to_numpy(xp, D_W)))
-        trace += float(self.fit_intercept)
-        estimate = 0.0
-        for _ in range(n_power):
-            ww, cc = to_host(xp, [vdot(xp, u_W, u_W), vdot(xp, u_c, u_c)])
-            # A Python float: a NumPy float64 would promote float32 iterates.
-            norm = math.sqrt(float(ww + cc))
-            u_W, u_c = u_W / norm, u_c / norm
-            raw = self.matvec(u_W * sW, u_c * sc)
-            raw *= 0.25 * self.sw[:, None]
-            g_W, g_c = self.rmatvec(raw)
-            g_W = (g_W + self.l2 * u_W * sW) * sW
-            g_c = g_c * sc
-            wg, cg = to_host(xp, [vdot(xp, u_W, g_W), vdot(xp, u_c, g_c)])
-            new = float(wg + cg)
-            u_W, u_c = g_W, g_c
-            converged = abs(new - estimate) <= rtol * new
-            estimate = new
-            if converged:
-                break
-        return min(1.1 * estimate, trace)
+    def bound_product(self, W, c):
+        """``X_c.T diag(sw / 4) X_c [W, c]``: the product of the curvature bound
+        (``sigma' <= 1/4``) with a direction, one ``matvec`` and one ``rmatvec``
+        (see ``_preconditioner.metric_lipschitz``)."""
+        raw = self.matvec(W, c)
+        raw *= 0.25 * self.sw[:, None]
+        return self.rmatvec(raw)

@@ -18,7 +18,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
-from skperceptron._preconditioner import DiagonalMetric, HessianMetric
+from skperceptron._hessian import HessianMetric
+from skperceptron._preconditioner import DiagonalMetric, diagonal
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -306,7 +307,7 @@ def test_raw_predictions_stay_persisted(client):
         objective,
         L1Penalty(0.0),
         accelerated=True,
-        metric=DiagonalMetric(*(1 / m for m in objective.diagonal())),
+        metric=DiagonalMetric(*(1 / m for m in diagonal(objective))),
         step=1.0,
         line_search=True,
         max_iter=6,

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 from scipy.special import log_expit
 
 from skperceptron._objective import BCEObjective
+from skperceptron._preconditioner import diagonal, lipschitz, metric_lipschitz
 
 N_SAMPLES, N_FEATURES = 23, 4
 
@@ -169,7 +170,7 @@ def _dense_true_hessian(X, sw, l2, fit_intercept, raw_column):
 def test_lipschitz_bounds_the_hessian(fit_intercept, center, sparse, l2):
     X, Y, sw = make_problem("binary", sparse=sparse, weighted=True)
     obj = BCEObjective(X, Y, sw, l2=l2, fit_intercept=fit_intercept, center=center)
-    L = obj.lipschitz()
+    L = lipschitz(obj)
     H = _dense_hessian_bound(X, sw, l2, fit_intercept, obj.mean)
     eig_max = np.linalg.eigvalsh(H).max()
     assert L >= eig_max * (1 - 1e-12)
@@ -191,7 +192,7 @@ def test_diagonal_matches_formula(center, sparse, dtype):
     X, Y, sw = make_problem("multiclass", dtype=dtype, sparse=sparse, weighted=True)
     l2 = 0.2
     obj = BCEObjective(X, Y, sw, l2=l2, fit_intercept=True, center=center)
-    D_W, D_c = obj.diagonal()
+    D_W, D_c = diagonal(obj)
     assert D_W.dtype == dtype and D_W.shape == (N_FEATURES,)
     assert D_c.shape == (3,)
     Xd = (X.toarray() if sparse else X).astype(np.float64)
@@ -212,7 +213,7 @@ def test_diagonal_of_constant_column_is_positive():
     Y = (np.arange(10) % 2).astype(float)[:, None]
     sw = np.full(10, 0.1)
     obj = BCEObjective(X, Y, sw, l2=0.0, fit_intercept=True, center=True)
-    D_W, _ = obj.diagonal()
+    D_W, _ = diagonal(obj)
     assert np.all(np.isfinite(D_W)) and np.all(D_W > 0)
 
 
@@ -220,8 +221,8 @@ def test_diagonal_of_constant_column_is_positive():
 def test_metric_lipschitz_bounds_preconditioned_hessian(center):
     X, Y, sw = make_problem("binary", weighted=True)
     obj = BCEObjective(X, Y, sw, l2=0.1, fit_intercept=True, center=center)
-    D_W, D_c = obj.diagonal()
-    estimate = obj.metric_lipschitz(D_W, D_c)
+    D_W, D_c = diagonal(obj)
+    estimate = metric_lipschitz(obj, D_W, D_c)
     H = _dense_hessian_bound(X, sw, 0.1, True, obj.mean)
     d = np.concatenate([D_W, D_c[:1]])
     M = H / np.sqrt(np.outer(d, d))
@@ -252,8 +253,8 @@ def test_product_counters(center, sparse):
     for s in (0.0, 0.5, 1.0):
         phi(s, True)
     assert (obj.n_matvec, obj.n_rmatvec) == (2, 2)
-    obj.lipschitz()
-    obj.diagonal()
+    lipschitz(obj)
+    diagonal(obj)
     assert (obj.n_matvec, obj.n_rmatvec) == (2, 2)
 
 

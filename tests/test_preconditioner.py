@@ -15,7 +15,8 @@ from sklearn.linear_model import LogisticRegression
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._objective import BCEObjective
-from skperceptron._preconditioner import _HESSIAN_FREE_BYTES, HessianMetric, _inverse, resolve
+from skperceptron._hessian import HessianMetric, _inverse
+from skperceptron._preconditioner import _HESSIAN_FREE_BYTES, resolve
 
 
 def objective_for(X, Y, sw, l2=0.1, fit_intercept=True):
