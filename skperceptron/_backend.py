@@ -33,35 +33,6 @@ from ._compat import (
     get_namespace_and_device,
 )
 
-__all__ = [
-    "namespace",
-    "input_namespace",
-    "device_of",
-    "to_host",
-    "to_numpy",
-    "from_host",
-    "asarray",
-    "zeros",
-    "ones",
-    "copy",
-    "astype",
-    "outer",
-    "vdot",
-    "inner",
-    "weighted_sum",
-    "max_abs",
-    "norm",
-    "all_finite",
-    "eps",
-    "expit",
-    "log_expit",
-    "column_stack",
-    "is_sparse",
-    "matmul",
-    "rmatmul",
-    "column_moments",
-]
-
 # Rows processed at a time when a statistic needs an elementwise function of X
 # (x**2): bounds the temporary to about this many bytes, never a copy of X.
 _CHUNK_BYTES = 2**22

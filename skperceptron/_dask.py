@@ -199,7 +199,7 @@ class DaskBCEObjective(BCEObjective):
     xp = np
     device = None
     # The Hessian metric's row sample comes to the client in one compute.
-    _sample_chunk_bytes = None
+    sample_chunk_bytes = None
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         # The parent's constructor precomputes NumPy products: set the same

@@ -113,7 +113,7 @@ class HessianMetric:
         weights = xp.reshape(weights / float(total), (-1, 1))
         mean, second = objective.moments()
         centre = mean if objective.mean is not None else np.zeros(p)
-        A = objective.sample_design(rows, centre)
+        A = _design(objective, rows, centre)
         if len(rows) < n:
             sample_mean = zeros(xp, p, A.dtype, objective.device)
             sample_second = zeros(xp, p, A.dtype, objective.device)
@@ -218,3 +218,26 @@ def _inverse(M, xp=np):
     inverse = (vectors / xp.reshape(values, (1, q))) @ vectors.T
     # A metric must be symmetric; the product's rounding is not, quite.
     return 0.5 * (inverse + inverse.T) / scale
+
+
+def _design(objective, rows, centre):
+    """The rows ``rows`` of ``[X - centre, 1]`` (the ones column only with an
+    intercept), dense, as ``objective.sample_rows`` gives them."""
+    xp, p = objective.xp, objective.n_features
+    if xp is not np:
+        A = objective.sample_rows(objective.X, rows)
+        A = A - from_host(xp, centre, A.dtype, objective.device)
+        if not objective.fit_intercept:
+            return A
+        ones = xp.ones((len(rows), 1), dtype=A.dtype, device=objective.device)
+        return xp.concat([A, ones], axis=1)
+    A = np.empty((len(rows), p + objective.fit_intercept))
+    if objective.sample_chunk_bytes is None:
+        blocks = [slice(None)]
+    else:
+        blocks = row_chunks(len(rows), A.size, 8, objective.sample_chunk_bytes)
+    for block in blocks:
+        A[block, :p] = objective.sample_rows(objective.X, rows[block])
+        A[block, :p] -= centre
+    A[:, p:] = 1.0
+    return A

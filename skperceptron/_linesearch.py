@@ -91,7 +91,7 @@ class LineSearch:
         alone does not check (it passes steps up to twice too long).  Without
         one, up to two Newton steps on the ray refine the accepted step.
         """
-        phi = self.objective.line(W, raw, dW, draw)
+        phi = along(self.objective, W, raw, dW, draw)
         pen = self.penalty
         xp = self.objective.xp
         products = [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)]
@@ -203,6 +203,20 @@ class LineSearch:
                 return a, value
             a[0] *= 0.5
         return None, F
+
+
+def along(objective, W, raw, dW, draw):
+    """The objective's :meth:`~BCEObjective.subspace` along one direction:
+    ``phi(s, derivatives=True) -> (value, slope, curvature)``."""
+    phi2 = objective.subspace(W, raw, [dW], [draw])
+
+    def phi(s, derivatives=True):
+        value, grad, hess = phi2(np.array([s]), derivatives)
+        if not derivatives:
+            return value, None, None
+        return value, float(grad[0]), float(hess[0, 0])
+
+    return phi
 
 
 def _ray_slope(phi, a):

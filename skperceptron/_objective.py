@@ -18,13 +18,13 @@ from ._backend import (
     namespace,
     outer,
     rmatmul,
-    row_chunks,
     to_host,
     vdot,
     zeros,
 )
 from . import _loss
-from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, Threads
+from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, fit_threads
+from ._threads import Threads
 
 
 class BCEObjective:
@@ -77,9 +77,9 @@ class BCEObjective:
     _passes = None
     _blocks = None
     threads = Threads(1)
-    # sample_design fills its sample this many bytes of it at a time (None:
-    # at once), so that no temporary is as large as the sample.
-    _sample_chunk_bytes = 2**20
+    # The Hessian metric's sample is filled this many bytes of it at a time
+    # (None: at once), so that no temporary is as large as the sample.
+    sample_chunk_bytes = 2**20
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
         self.xp = namespace(X, Y, sw)
@@ -92,9 +92,7 @@ class BCEObjective:
             # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
             # time (two n-by-K arrays fewer), and threaded row blocks for the
             # products with a dense or CSR X.
-            self.threads = Threads.for_problem(
-                Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0)
-            )
+            self.threads = fit_threads(Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0))
             n_threads = self.threads.n_threads
             self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads, self.threads)
             if self._passes.single:
@@ -179,28 +177,6 @@ class BCEObjective:
         xp = self.xp
         index = from_host(xp, rows, xp.int64, self.device)
         return xp.astype(xp.take(a, index, axis=0), accumulation_dtype(xp, self.device))
-
-    def sample_design(self, rows, centre):
-        """The rows ``rows`` of ``[X - centre, 1]`` (the ones column only with an
-        intercept), dense, as :meth:`sample_rows` gives them."""
-        xp, p = self.xp, self.n_features
-        if xp is not np:
-            A = self.sample_rows(self.X, rows)
-            A = A - from_host(xp, centre, A.dtype, self.device)
-            if not self.fit_intercept:
-                return A
-            ones = xp.ones((len(rows), 1), dtype=A.dtype, device=self.device)
-            return xp.concat([A, ones], axis=1)
-        A = np.empty((len(rows), p + self.fit_intercept))
-        if self._sample_chunk_bytes is None:
-            blocks = [slice(None)]
-        else:
-            blocks = row_chunks(len(rows), A.size, 8, self._sample_chunk_bytes)
-        for block in blocks:
-            A[block, :p] = self.sample_rows(self.X, rows[block])
-            A[block, :p] -= centre
-        A[:, p:] = 1.0
-        return A
 
     def scale_ratio(self):
         """Largest over smallest positive column variance (uncentred second
@@ -408,18 +384,6 @@ class BCEObjective:
             step = term if step is None else step + term
         step = self.settle(step)
         return self.settle(raw + step), step
-
-    def line(self, W, raw, dW, draw):
-        """:meth:`subspace` along one direction: ``phi(s) -> (value, slope, curvature)``."""
-        phi2 = self.subspace(W, raw, [dW], [draw])
-
-        def phi(s, derivatives=True):
-            value, grad, hess = phi2(np.array([s]), derivatives)
-            if not derivatives:
-                return value, None, None
-            return value, float(grad[0]), float(hess[0, 0])
-
-        return phi
 
     def bound_product(self, W, c):
         """``X_c.T diag(sw / 4) X_c [W, c]``: the product of the curvature bound

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 from scipy.special import log_expit
 
 from skperceptron._objective import BCEObjective
+from skperceptron._linesearch import along
 from skperceptron._preconditioner import diagonal, lipschitz, metric_lipschitz
 
 N_SAMPLES, N_FEATURES = 23, 4
@@ -249,7 +250,7 @@ def test_product_counters(center, sparse):
     assert (obj.n_matvec, obj.n_rmatvec) == (1, 2)
     dW, dc = random_parameters(3, np.float64, seed=5)
     draw = obj.matvec(dW, dc)
-    phi = obj.line(W, raw, dW, draw)
+    phi = along(obj, W, raw, dW, draw)
     for s in (0.0, 0.5, 1.0):
         phi(s, True)
     assert (obj.n_matvec, obj.n_rmatvec) == (2, 2)
@@ -265,7 +266,7 @@ def test_line_matches_value_and_derivatives():
     W, c = random_parameters(3, np.float64)
     dW, dc = random_parameters(3, np.float64, seed=7)
     raw, draw = obj.matvec(W, c), obj.matvec(dW, dc)
-    phi = obj.line(W, raw, dW, draw)
+    phi = along(obj, W, raw, dW, draw)
 
     def f(s):
         return obj.value(W + s * dW, obj.matvec(W + s * dW, c + s * dc))

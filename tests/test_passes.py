@@ -229,7 +229,7 @@ def test_threads_live_for_one_fit(small_chunks, monkeypatch):
 
     monkeypatch.setattr(_passes.Threads, "run", spy)
     monkeypatch.setattr(
-        _passes.Threads, "for_problem", classmethod(lambda cls, n, nnz=0: cls(2))
+        _passes.Threads, "of_blas", classmethod(lambda cls: cls(2))
     )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5))
@@ -246,7 +246,7 @@ def test_fit_in_a_forked_child_after_a_threaded_fit(small_chunks, monkeypatch):
     import multiprocessing
 
     monkeypatch.setattr(
-        _passes.Threads, "for_problem", classmethod(lambda cls, n, nnz=0: cls(2))
+        _passes.Threads, "of_blas", classmethod(lambda cls: cls(2))
     )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5))
