@@ -134,6 +134,12 @@ def _gradient_kernel(raw, X, Y, sw, with_loss=False):
     return np.concatenate(out)
 
 
+def _trial_kernel(raw, X, Y, sw, *draws, coefficients):
+    """At ``v = raw + sum_j a_j draws[j]``: the loss and, for the iteration
+    after an accepted trial, ``R.T @ X`` and ``R.sum(0)`` there."""
+    return _gradient_kernel(combine(raw, draws, coefficients, np), X, Y, sw, with_loss=True)
+
+
 def _matvec_kernel(X, Wt, shift=None):
     raw = X @ Wt
     if shift is not None:
@@ -207,6 +213,13 @@ class DaskBCEObjective(BCEObjective):
         self._set_data(X, Y, sw, l2, fit_intercept, np.dtype(Y.dtype))
         self.n_compute = 0
         self._center(center)
+        # A search's trial point brings, in the same compute, the gradient and
+        # the sampled raw predictions the next iteration will ask for there
+        # (see subspace): ``_trial`` until the solver moves, then ``_ready``,
+        # keyed by the new raw predictions.  So an iteration of the planar
+        # solver makes two computes: the plane's curvature, and the trial.
+        self._sample_index = self._sampled = None
+        self._trial = self._ready = None
 
     # -- plumbing ----------------------------------------------------------------
     def _compute(self, *reductions):
@@ -234,12 +247,21 @@ class DaskBCEObjective(BCEObjective):
 
     def sample_rows(self, a, rows):
         """Rows ``rows`` of ``X``, ``sw`` or raw predictions as a float64 NumPy
-        array on the client: one small ``compute``."""
+        array on the client: one small ``compute``, none where the trial that
+        led to ``a`` brought them."""
+        self._sample_index = rows
+        if self._ready is not None and self._ready[0] is a and self._ready[2] is not None:
+            return np.array(self._ready[2], dtype=np.float64)
+        if self._sampled is not None and self._sampled[0] is a and self._sampled[1] is rows:
+            return self._sampled[2]  # the metric's first refresh, asked twice
         self.n_compute += 1
         block = a[rows].compute()
         if hasattr(block, "toarray"):
             block = block.toarray()
-        return np.array(block, dtype=np.float64)
+        block = np.array(block, dtype=np.float64)
+        if a is not self.X and a is not self.sw:
+            self._sampled = (a, rows, block)
+        return block
 
     def matvec(self, W, c):
         """``X @ W.T + shift``, persisted on the workers: one pass over X."""
@@ -306,10 +328,14 @@ class DaskBCEObjective(BCEObjective):
         )
 
     def _gradient(self, W, raw, with_loss):
-        self.n_rmatvec += 1
-        length = with_loss + self.n_outputs * (self.n_features + 1)
-        arrays = [raw, self.X, self.Y, self.sw]
-        (flat,) = self._compute(_row_sum(_gradient_kernel, arrays, length, with_loss=with_loss))
+        if self._ready is not None and self._ready[0] is raw:
+            flat = self._ready[1][int(not with_loss) :]
+        else:
+            self.n_rmatvec += 1
+            length = with_loss + self.n_outputs * (self.n_features + 1)
+            arrays = [raw, self.X, self.Y, self.sw]
+            reduction = _row_sum(_gradient_kernel, arrays, length, with_loss=with_loss)
+            (flat,) = self._compute(reduction)
         dtype = np.result_type(raw.dtype, self.X.dtype)
         grad_W, grad_c = self._split_gradient(flat[int(with_loss) :].astype(dtype))
         if self.l2:
@@ -334,7 +360,7 @@ class DaskBCEObjective(BCEObjective):
             hess += self.l2 * np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
         return hess
 
-    def subspace(self, W, raw, dWs, draws):
+    def subspace(self, W, raw, dWs, draws, speculate=False):
         """Each ``phi(a)`` call is one compute over the raw predictions, none over X."""
         gram = np.array([[float(np.vdot(u, v)) for v in dWs] for u in dWs])
         lin = np.array([float(np.vdot(W, u)) for u in dWs])
@@ -342,8 +368,15 @@ class DaskBCEObjective(BCEObjective):
         l2, m = self.l2, len(draws)
         arrays = [raw, self.Y, self.sw, *draws]
 
+        speculate = [True] if speculate else []
+
         def evaluate(a, derivatives=True, value=True):
             a = np.asarray(a, dtype=np.float64)
+            if value and not derivatives and speculate:
+                # The search's first trial (Newton's, usually accepted).
+                speculate.pop()
+                penalty = 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
+                return self._trial_value(raw, draws, a) + penalty, None, None
             length = int(value) + (m + m * m if derivatives else 0)
             reduction = _row_sum(
                 _subspace_kernel,
@@ -374,6 +407,35 @@ class DaskBCEObjective(BCEObjective):
         # garbage collection.
         phi.slope = lambda a: evaluate(a, value=False)[1]
         return phi
+
+    def _trial_value(self, raw, draws, a):
+        """The loss at ``raw + sum_j a_j draws[j]``; the gradient there and the
+        sampled rows come back in the same compute (one pass over X)."""
+        import dask
+
+        self.n_rmatvec += 1
+        length = 1 + self.n_outputs * (self.n_features + 1)
+        arrays = [raw, self.X, self.Y, self.sw, *draws]
+        reduction = _row_sum(_trial_kernel, arrays, length, coefficients=a)
+        sample = None
+        if self._sample_index is not None:
+            rows = self._sample_index
+            sample = combine(raw, draws, a, np)[rows]
+        self.n_compute += 1
+        flat, sample = dask.compute(reduction, sample)
+        flat = np.asarray(flat)[0]
+        self._trial = (raw, draws, tuple(a), flat, sample)
+        return float(flat[0])
+
+    def advance(self, raw, draws, coefs):
+        """The parent's; a trial at these coefficients keeps its results for
+        the new raw predictions."""
+        new_raw, step = super().advance(raw, draws, coefs)
+        trial, self._trial, self._ready = self._trial, None, None
+        if trial is not None and trial[0] is raw and trial[2] == tuple(np.asarray(coefs, float)):
+            if all(d is e for d, e in zip(trial[1], draws)):
+                self._ready = (new_raw, trial[3], trial[4])
+        return new_raw, step
 
     def bound_product(self, W, c):
         """The parent's product with the curvature bound, its ``matvec`` and

@@ -303,12 +303,15 @@ class BCEObjective:
             )
         return hess
 
-    def subspace(self, W, raw, dWs, draws):
+    def subspace(self, W, raw, dWs, draws, speculate=False):
         """The smooth objective on ``W + sum_j a_j dWs[j]`` (``raw + sum_j a_j draws[j]``).
 
         Returns ``phi(a, derivatives=True) -> (value, gradient, hessian)`` for
         coefficients ``a`` of shape (m,): each call is one pass over the
-        (n, K) raw predictions and none over X.
+        (n, K) raw predictions and none over X.  ``speculate``: the caller
+        will likely move to the first point it evaluates (without
+        derivatives) by :meth:`advance`; a distributed backend then brings the
+        gradient there in the same round trip (here it changes nothing).
         """
         xp = self.xp
         m = len(dWs)

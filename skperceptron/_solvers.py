@@ -199,7 +199,7 @@ class PlanarMomentum:
             return self.stopping.no_step(F, -slope0[0])
         hess0 = obj.curvature(self.H, dWs, draws)
         self.H = None  # free the Hessian diagonal before the trial point's pass
-        phi = obj.subspace(W, raw, dWs, draws)
+        phi = obj.subspace(W, raw, dWs, draws, speculate=True)
         a, value = self.search.plane(phi, F, slope0, hess0)
         if a is None:
             return self.stopping.no_step(F, -slope0[0])
