@@ -5,9 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 
 from skperceptron import BCEPerceptronClassifier
+from skperceptron._data import encode_targets, fold_weights
 
 X = np.arange(12.0).reshape(6, 2)
 
@@ -86,10 +88,6 @@ def test_objective_checks_the_indicator_width_and_the_length():
 
 
 # -- target encoding and weights (moved from test_passes.py) -------------------------
-# Appended here: hoist these imports to the top.
-from numpy.testing import assert_allclose  # noqa: E402
-
-from skperceptron._data import encode_targets, fold_weights  # noqa: E402
 
 
 @pytest.mark.parametrize(

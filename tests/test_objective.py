@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
-from scipy.special import log_expit
+from scipy.special import expit, log_expit
 
-from skperceptron._objective import BCEObjective
 from skperceptron._linesearch import along
+from skperceptron._objective import BCEObjective
 from skperceptron._preconditioner import diagonal, lipschitz, metric_lipschitz
 
 N_SAMPLES, N_FEATURES = 23, 4
@@ -340,8 +340,7 @@ def test_single_extreme_loss_terms(dtype):
 
 
 # -- the gradient formula of "The mathematics", in every configuration -----------
-# (moved from test_docs_math.py; appended here: hoist this import to the top.)
-from scipy.special import expit  # noqa: E402
+# (moved from test_docs_math.py)
 
 
 def _problem(kind, rng, n_samples=40, n_features=5):
