@@ -431,7 +431,8 @@ class DaskBCEObjective(BCEObjective):
         """The parent's; a trial at these coefficients keeps its results for
         the new raw predictions."""
         new_raw, step = super().advance(raw, draws, coefs)
-        trial, self._trial, self._ready = self._trial, None, None
+        # What was kept of the old point would keep its raw predictions alive.
+        trial, self._trial, self._ready, self._sampled = self._trial, None, None, None
         if trial is not None and trial[0] is raw and trial[2] == tuple(np.asarray(coefs, float)):
             if all(d is e for d, e in zip(trial[1], draws)):
                 self._ready = (new_raw, trial[3], trial[4])
