@@ -140,6 +140,10 @@ def _trial_kernel(raw, X, Y, sw, *draws, coefficients):
     return _gradient_kernel(combine(raw, draws, coefficients, np), X, Y, sw, with_loss=True)
 
 
+def _point_kernel(raw, *draws, coefficients):
+    return combine(raw, draws, coefficients, np)
+
+
 def _matvec_kernel(X, Wt, shift=None):
     raw = X @ Wt
     if shift is not None:
@@ -420,7 +424,10 @@ class DaskBCEObjective(BCEObjective):
         sample = None
         if self._sample_index is not None:
             rows = self._sample_index
-            sample = combine(raw, draws, a, np)[rows]
+            # Its own task name: ``raw + a d`` written with dask's operators
+            # would share keys with the solver's next raw predictions.
+            point = raw.map_blocks(_point_kernel, *draws, coefficients=a, dtype=raw.dtype)
+            sample = point[rows]
         self.n_compute += 1
         flat, sample = dask.compute(reduction, sample)
         flat = np.asarray(flat)[0]
