@@ -20,6 +20,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skperceptron import BCEPerceptronClassifier
 
+from _helpers import assert_close_to, fit_strictly
+
 SOLVERS = ["gd", "nesterov"]
 PRECONDITIONERS = [None, "diagonal"]
 
@@ -30,19 +32,6 @@ def fit_quietly(clf, X, y, **fit_params):
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         return clf.fit(X, y, **fit_params)
-
-
-def fit_strictly(clf, X, y, **fit_params):
-    """Fit with every warning an error, ConvergenceWarning included."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return clf.fit(X, y, **fit_params)
-
-
-def assert_close_to(actual, desired, rtol):
-    """Relative to the largest entry of ``desired``, so small entries do not dominate."""
-    desired = np.asarray(desired, dtype=np.float64)
-    assert_allclose(actual, desired, rtol=rtol, atol=rtol * np.abs(desired).max())
 
 
 def small_multiclass(n_samples=120, seed=0):

@@ -14,7 +14,6 @@ column.
 """
 
 import inspect
-import warnings
 
 import numpy as np
 import pytest
@@ -27,21 +26,10 @@ from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
 
+from _helpers import assert_close_to, fit_strictly
+
 SOLVERS = ["gd", "nesterov"]
 PRECONDITIONERS = [None, "diagonal"]
-
-
-def fit_strictly(clf, X, y, **fit_params):
-    """Fit with every warning an error, ConvergenceWarning included."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return clf.fit(X, y, **fit_params)
-
-
-def assert_close_to(actual, desired, rtol):
-    """Relative to the largest entry of ``desired``, so small entries do not dominate."""
-    desired = np.asarray(desired, dtype=np.float64)
-    assert_allclose(actual, desired, rtol=rtol, atol=rtol * np.abs(desired).max())
 
 
 
