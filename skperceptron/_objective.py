@@ -72,11 +72,9 @@ class BCEObjective:
     # A subclass that builds its own state gets the NumPy namespace.
     xp = np
     device = None
-    # The NumPy passes and threaded CSR products (see ``_passes``), if any,
-    # and the threads of the fit.
+    # The NumPy passes and threaded CSR products (see ``_passes``), if any.
     _passes = None
     _blocks = None
-    threads = Threads(1)
     # The Hessian metric's sample is filled this many bytes of it at a time
     # (None: at once), so that no temporary is as large as the sample.
     sample_chunk_bytes = 2**20
@@ -123,6 +121,8 @@ class BCEObjective:
         self.n_matvec = 0
         self.n_rmatvec = 0
         self._moments = None
+        # The threads of the fit: one, unless the NumPy passes take more.
+        self.threads = Threads(1)
 
     def _center(self, center):
         """The weighted column means of the centred coordinates, if any."""

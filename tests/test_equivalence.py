@@ -167,14 +167,21 @@ def test_sgd_elastic_net_same_alpha_and_l1_ratio(standardized_cancer):
     assert _relative_error(theirs.coef_, ours.coef_) < 0.05
 
 
+def _mlp(alpha):
+    """MLPClassifier without a hidden layer: K logistic units, fitted tightly.
+    Seeded: its lbfgs stops near, not at, the optimum, how near depending on
+    its random start."""
+    return MLPClassifier(
+        hidden_layer_sizes=(), alpha=alpha, solver="lbfgs", tol=1e-12, max_iter=20_000,
+        random_state=0,
+    )
+
+
 def test_mlp_without_hidden_layer_alpha_is_alpha_S(standardized_cancer):
     X, y = standardized_cancer
     alpha = 1e-2
     ours = _tight(alpha=alpha).fit(X, y)
-    mlp = MLPClassifier(
-        hidden_layer_sizes=(), alpha=alpha * X.shape[0], solver="lbfgs", tol=1e-12,
-        max_iter=20_000, random_state=0,
-    ).fit(X, y)
+    mlp = _mlp(alpha * X.shape[0]).fit(X, y)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
     np.testing.assert_allclose(ours.intercept_, mlp.intercepts_[0], atol=1e-3)
 
@@ -186,10 +193,7 @@ def test_mlp_weighted_alpha_is_alpha_times_sum_of_weights(standardized_cancer, r
     sample_weight = rng.uniform(0.5, 3.0, X.shape[0])
     alpha = 1e-2
     ours = _tight(alpha=alpha).fit(X, y, sample_weight=sample_weight)
-    mlp = MLPClassifier(
-        hidden_layer_sizes=(), alpha=alpha * sample_weight.sum(), solver="lbfgs",
-        tol=1e-12, max_iter=20_000, random_state=0,
-    ).fit(X, y, sample_weight=sample_weight)
+    mlp = _mlp(alpha * sample_weight.sum()).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
 
 
@@ -201,9 +205,6 @@ def test_mlp_multilabel_is_the_same_problem():
     # Seeded: MLP's lbfgs stops near, not at, the optimum (within 1.4e-4 in
     # coef_ over 40 seeds), how near depending on its random start; unseeded,
     # this test failed once in a dozen runs of the suite here.
-    mlp = MLPClassifier(
-        hidden_layer_sizes=(), alpha=alpha * X.shape[0], solver="lbfgs", tol=1e-12,
-        max_iter=20_000, random_state=0,
-    ).fit(X, Y)
+    mlp = _mlp(alpha * X.shape[0]).fit(X, Y)
     np.testing.assert_allclose(ours.coef_, mlp.coefs_[0].T, atol=1e-3)
     np.testing.assert_allclose(ours.predict_proba(X), mlp.predict_proba(X), atol=1e-4)
