@@ -117,3 +117,37 @@ def test_equal_weights_cost_no_memory_and_are_never_written():
     assert S == 5 and sw.dtype == np.float32 and sw.strides == (0,)
     assert not sw.flags.writeable
     assert_allclose(sw.sum(), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0, 1, 1, 0, 2, 2]),
+        np.array([3, 7, 7, 3, 3, 7], dtype=np.uint8),
+        np.array([True, False, True, True, False, False]),
+        np.array([1.0, 0.0, 2.0, 2.0, 1.0, 0.0]),
+        np.array(["b", "a", "c", "a", "b", "c"]),
+        np.array(["yes", "no", "no", "yes", "no", "yes"]),
+    ],
+)
+def test_plain_label_vectors_encode_as_type_of_target_says(y):
+    """The shortcut for 1-D NumPy labels gives the general path's answer."""
+    from sklearn.utils.multiclass import type_of_target
+
+    classes, Y, kind = encode_targets(y)
+    assert kind == type_of_target(y)
+    # The general path, on the same labels as a column (no shortcut for 2-D).
+    classes_ref, Y_ref, kind_ref = encode_targets(y[:, None])
+    assert kind == kind_ref
+    np.testing.assert_array_equal(classes, classes_ref)
+    np.testing.assert_array_equal(Y, Y_ref)
+
+
+def test_fractional_float_labels_are_continuous():
+    with pytest.raises(ValueError, match="continuous"):
+        BCEPerceptronClassifier().fit(X, np.array([0.5, 1.0, 0.5, 1.0, 0.0, 0.0]))
+
+
+def test_many_classes_warn_as_check_classification_targets():
+    with pytest.warns(UserWarning, match="greater than 50% of the number of samples"):
+        encode_targets(np.arange(30) % 20)
