@@ -227,22 +227,21 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self : object
             Fitted estimator.
         """
-        if _dask.is_dask_collection(X):
-            return _dask.fit(self, X, y, sample_weight)
-        return self._fit_prepared(prepare_fit(self, X, y, sample_weight))
+        # The data prepared on the workers for a dask X; one fit from there.
+        prepare = _dask.prepare_fit if _dask.is_dask_collection(X) else prepare_fit
+        return self._fit_prepared(prepare(self, X, y, sample_weight))
 
-    def _problem(self, X, Y, sw, objective_class=BCEObjective, center=False):
+    def _problem(self, X, Y, sw, center=False):
         """The smooth part of ``J`` on ``(X, Y, sw)`` and its L1 part."""
         l2, l1 = self.alpha * (1 - self.l1_ratio), self.alpha * self.l1_ratio
-        smooth = objective_class(X, Y, sw, l2=l2, fit_intercept=self.fit_intercept, center=center)
+        smooth = BCEObjective(X, Y, sw, l2=l2, fit_intercept=self.fit_intercept, center=center)
         return smooth, L1Penalty(l1)
 
-    def _fit_prepared(self, data, objective_class=BCEObjective):
-        """The fit from prepared data (a ``FitData``), for every backend: the one
-        entry point of ``_dask.fit``, which passes its ``objective_class``."""
+    def _fit_prepared(self, data):
+        """The fit from prepared data (a ``FitData``), for every backend."""
         self.classes_, self._label_kind = data.classes, data.kind
         objective, penalty = self._problem(
-            data.X, data.Y, data.sw, objective_class, center=self.preconditioner is not None
+            data.X, data.Y, data.sw, center=self.preconditioner is not None
         )
         W0, c0 = self._initial_parameters(objective, data)
         self.preconditioner_, step, metric = _preconditioner.make(

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils import compute_sample_weight
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -22,9 +21,11 @@ from sklearn.utils.validation import column_or_1d
 from ._backend import astype, from_host, input_namespace, namespace, to_numpy
 from ._compat import (
     _check_sample_weight,
-    device as array_device,
     move_to,
     validate_data,
+)
+from ._compat import (
+    device as array_device,
 )
 
 
@@ -81,11 +82,12 @@ def prepare_fit(estimator, X, y, sample_weight):
     )
     data = FitData(X, y, Y, sw, classes, kind, sample_weight)
     if estimator.early_stopping:
-        _, data.val = validation_split(
-            Y, kind, estimator.validation_fraction, estimator.random_state
-        )
+        _, val = validation_split(Y, kind, estimator.validation_fraction, estimator.random_state)
+        held_out = np.zeros(X.shape[0], dtype=bool)
+        held_out[val] = True
         # The held-out rows stay in X with zero training weight: no copy of
         # X, and their raw predictions come for free with the training ones.
+        data.val = held_out if xp is np else xp.asarray(held_out, device=device)
         data.sw, data.val_weights = holdout_weights(sw, data.val)
     return data
 
@@ -121,16 +123,15 @@ def encode_targets(y):
             "multilabel-indicator targets (wrap it in "
             "sklearn.multioutput.MultiOutputClassifier for multiclass-multioutput)."
         )
+    # Encoded in y's namespace (on its device) under array_api_dispatch.
     xp = namespace(y) if not hasattr(y, "toarray") else np
-    if xp is not np:
-        return _encode_targets_xp(xp, y, kind)
     if kind == "multilabel-indicator":
-        Y = _multilabel_indicator(y)
+        Y = _multilabel_indicator(y) if xp is np else xp.astype(y > 0, xp.int8)
         return np.arange(Y.shape[1]), Y, kind
-    y = np.asarray(y)
+    y = np.asarray(y) if xp is np else y
     if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    return _encode_labels(y)
+        y = xp.reshape(y, (-1,))
+    return _encode_labels(y, xp)
 
 
 def _plain_labels(y):
@@ -142,18 +143,20 @@ def _plain_labels(y):
     return y.dtype.kind != "f" or bool(np.all(np.isfinite(y) & (y == np.round(y))))
 
 
-def _encode_labels(y):
-    """Classes and Y of a 1-D vector of class labels."""
+def _encode_labels(y, xp=np):
+    """Classes and Y of a 1-D vector of class labels, in its namespace."""
     # np.unique keeps the labels' dtype (object stays object).  Its
     # return_inverse costs about 5 n-vectors of int64 at once; the positions
-    # found by searchsorted in the sorted classes are the same indices.
-    classes = np.unique(y)
-    if len(classes) < 2:
+    # found by searchsorted in the sorted classes are the same indices.  The
+    # standard leaves the order of unique_values open: sorted like np.unique.
+    classes = np.unique(y) if xp is np else xp.sort(xp.unique_values(y))
+    n_classes = classes.shape[0]
+    if n_classes < 2:
         raise ValueError(
-            f"y has only one class ({_label(classes[0])}): a classifier needs samples "
-            "of at least 2 classes."
+            f"y has only one class ({_label(host_array(classes)[0])}): a classifier "
+            "needs samples of at least 2 classes."
         )
-    return classes, _indicator(y, classes), "binary" if len(classes) == 2 else "multiclass"
+    return classes, _indicator(y, classes, xp), "binary" if n_classes == 2 else "multiclass"
 
 
 def encode_known_targets(y, classes, kind):
@@ -196,14 +199,19 @@ def _multilabel_indicator(y):
     return (np.asarray(y.toarray() if hasattr(y, "toarray") else y) > 0).astype(np.int8)
 
 
-def _indicator(y, classes):
+def _indicator(y, classes, xp=np):
     """Labels ``y``, all in the sorted ``classes``, as (n, K) int8 0/1: one
     column (``y == classes[1]``) for two classes, else one per class."""
-    if len(classes) == 2:
-        return (y == classes[1]).astype(np.int8)[:, None]
-    Y = np.zeros((len(y), len(classes)), dtype=np.int8)
-    Y[np.arange(len(y)), np.searchsorted(classes, y)] = 1
-    return Y
+    n_classes = classes.shape[0]
+    if n_classes == 2:
+        return astype(xp, y == classes[1], xp.int8)[:, None]
+    index = xp.searchsorted(classes, y)
+    if xp is np:
+        Y = np.zeros((len(y), n_classes), dtype=np.int8)
+        Y[np.arange(len(y)), index] = 1
+        return Y
+    columns = xp.arange(n_classes, dtype=index.dtype, device=array_device(index))
+    return xp.astype(index[:, None] == columns[None, :], xp.int8)
 
 
 def _label(value):
@@ -236,84 +244,77 @@ def class_list(classes):
     return to_numpy(namespace(classes), classes).tolist()
 
 
-def _encode_targets_xp(xp, y, kind):
-    """:func:`encode_targets` in the namespace of ``y``: same classes, same Y."""
-    if kind == "multilabel-indicator":
-        return np.arange(y.shape[1]), xp.astype(y > 0, xp.int8), kind
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = xp.reshape(y, (-1,))
-    # Sorted like np.unique (the standard leaves the order of unique_values open).
-    classes = xp.sort(xp.unique_values(y))
-    n_classes = classes.shape[0]
-    if n_classes < 2:
-        raise ValueError(
-            f"y has only one class ({_label(to_numpy(xp, classes)[0])}): a classifier needs "
-            "samples of at least 2 classes."
-        )
-    index = xp.searchsorted(classes, y)
-    if n_classes == 2:
-        return classes, xp.astype(index == 1, xp.int8)[:, None], "binary"
-    columns = xp.arange(n_classes, dtype=index.dtype, device=array_device(index))
-    return classes, xp.astype(index[:, None] == columns[None, :], xp.int8), "multiclass"
-
-
 def fold_weights(y, Y, kind, sample_weight, class_weight, n_samples, dtype, classes=None):
     """``s_i = sample_weight_i * class_weight[y_i]``, checked and summing to one.
 
     Returns ``(sw, S)`` with ``S`` the sum before normalization.  Fitting never
-    writes into the caller's ``sample_weight``.  When ``Y`` (the encoded
-    targets, rows of 0/1) is not a NumPy array, ``sw`` is computed in its
-    namespace and on its device, the class weights from ``Y`` and
-    ``classes``.
+    writes into the caller's ``sample_weight``.  ``sw`` is computed in the
+    namespace and on the device of ``Y`` (the encoded targets), the class
+    weights from ``Y`` and ``classes`` (the sorted labels of ``y``).
     """
     xp = namespace(Y)
-    if xp is not np:
-        return _fold_weights_xp(xp, Y, kind, sample_weight, class_weight, dtype, classes)
-    if sample_weight is not None:
-        sample_weight = _check_sample_weight(
-            sample_weight, np.empty((n_samples, 0)), dtype=np.float64, copy=True
-        )
-        if np.any(sample_weight < 0):
-            raise ValueError("sample_weight must be non-negative; got negative values.")
-    if sample_weight is None and class_weight is None:
+    if sample_weight is None and class_weight is None and xp is np:
         # Equal weights: one number seen as a read-only (n,) array of stride 0,
         # which costs no memory (an n-vector fewer in every fit).
         return np.broadcast_to(np.asarray(1.0 / n_samples, dtype=dtype), (n_samples,)), float(
             n_samples
         )
-    sw = np.ones(n_samples) if sample_weight is None else sample_weight
+    # Checked against Y's rows (X's for NumPy: Y may be a list of labels'
+    # matrix), moved to its namespace and device, float64 where it has it.
+    sw = _check_sample_weight(
+        sample_weight,
+        np.empty((n_samples, 0)) if xp is np else Y,
+        dtype=xp.float64,
+        copy=sample_weight is not None,
+    )
+    if sample_weight is not None and bool(xp.any(sw < 0)):
+        raise ValueError("sample_weight must be non-negative; got negative values.")
     if class_weight is not None:
-        if kind == "multilabel-indicator":
-            raise ValueError(
-                "class_weight is not supported for multilabel targets; "
-                "pass sample_weight instead."
-            )
-        sw = sw * compute_sample_weight(class_weight, column_or_1d(host_array(y)))
-    S = float(sw.sum())
+        classes = np.unique(host_array(y)) if classes is None else classes
+        weights = class_weights(class_weight, classes, class_counts(Y), kind)
+        sw = sample_weights(Y, from_host(xp, weights, sw.dtype, array_device(sw)), sw)
+    S = check_total(float(xp.sum(sw)))
+    return astype(xp, sw / S, dtype), S
+
+
+def check_total(S, what="The sample weights sum to zero"):
+    """``S``, the sum of the weights, if positive; else a ValueError."""
     if not S > 0:
-        raise ValueError(
-            "The sample weights sum to zero: at least one sample needs a positive weight."
-        )
-    return (sw / S).astype(dtype), S
+        raise ValueError(f"{what}: at least one sample needs a positive weight.")
+    return S
 
 
-def _class_weights(class_weight, classes, Y):
-    """:func:`class_weights` with the class counts read from the columns of ``Y``."""
-    counts = None
-    if class_weight == "balanced":
-        xp = namespace(Y)
-        counts = to_numpy(xp, xp.sum(Y, axis=0)).astype(np.float64)
-        if Y.shape[1] == 1:  # binary: the one column counts the second class
-            counts = np.concatenate([Y.shape[0] - counts, counts])
-    return class_weights(class_weight, classes, counts)
+def class_index(Y):
+    """The class of each row of Y (the one column's 0/1 for two classes)."""
+    xp = namespace(Y)
+    return astype(xp, Y[:, 0] > 0, xp.int64) if Y.shape[1] == 1 else xp.argmax(Y, axis=1)
 
 
-def class_weights(class_weight, classes, counts):
+def class_counts(Y):
+    """The number of rows of each class in Y (or a block of its rows): float64
+    NumPy, one number per class (two for the one column of binary targets)."""
+    xp = namespace(Y)
+    counts = to_numpy(xp, xp.sum(Y, axis=0)).astype(np.float64)
+    if Y.shape[1] == 1:
+        counts = np.concatenate([Y.shape[0] - counts, counts])
+    return counts
+
+
+def sample_weights(Y, weights, sample_weight):
+    """``sample_weight_i * weights[class of row i]`` for the rows of Y (or a block)."""
+    return sample_weight * namespace(Y).take(weights, class_index(Y), axis=0)
+
+
+def class_weights(class_weight, classes, counts, kind="multiclass"):
     """Weight of each class, a float64 NumPy array: K numbers, on the host.
 
     As ``compute_sample_weight``: "balanced" is ``n / (n_classes * count)``
     with the unweighted ``counts`` of the classes (needed only then).
     """
+    if kind == "multilabel-indicator":
+        raise ValueError(
+            "class_weight is not supported for multilabel targets; pass sample_weight instead."
+        )
     if class_weight == "balanced":
         counts = np.asarray(counts, dtype=np.float64)
         return counts.sum() / (len(counts) * counts)
@@ -323,86 +324,32 @@ def class_weights(class_weight, classes, counts):
     )
 
 
-def _fold_weights_xp(xp, Y, kind, sample_weight, class_weight, dtype, classes):
-    """:func:`fold_weights` in the namespace and on the device of ``Y``."""
-    device = array_device(Y)
-    # Y stands in for X: the weights are checked against its rows and moved
-    # to its namespace and device (float64 where the device has it).
-    sw = _check_sample_weight(sample_weight, Y, dtype=xp.float64, copy=sample_weight is not None)
-    if sample_weight is not None and bool(xp.any(sw < 0)):
-        raise ValueError("sample_weight must be non-negative; got negative values.")
-    if class_weight is not None:
-        if kind == "multilabel-indicator":
-            raise ValueError(
-                "class_weight is not supported for multilabel targets; "
-                "pass sample_weight instead."
-            )
-        weights = from_host(xp, _class_weights(class_weight, classes, Y), sw.dtype, device)
-        if Y.shape[1] == 1:
-            index = xp.astype(Y[:, 0] > 0, xp.int64)
-        else:
-            index = xp.argmax(Y, axis=1)
-        sw = sw * xp.take(weights, index, axis=0)
-    S = float(xp.sum(sw))
-    if not S > 0:
-        raise ValueError(
-            "The sample weights sum to zero: at least one sample needs a positive weight."
-        )
-    return xp.astype(sw / S, dtype), S
+def holdout_weights(sw, held_out, totals=None):
+    """Training weights with the held-out rows zeroed and the full-length
+    validation weights (zero off them), each summing to one.
 
-
-def holdout_weights(sw, val):
-    """Training weights with the validation rows ``val`` zeroed, and the
-    full-length validation weights (zero off ``val``), each summing to one."""
+    ``held_out`` is a boolean mask of the rows (a dask array in a dask fit);
+    ``totals``, when known, the validation and training sums of ``sw``.
+    """
     xp = namespace(sw)
-    if xp is np:
-        total_val = sw[val].sum()
-        if not total_val > 0:
-            raise ValueError("The early-stopping validation samples all have zero weight.")
-        val_weights = np.zeros_like(sw)
-        val_weights[val] = sw[val] / total_val
-        sw = sw.copy()
-        sw[val] = 0
-        if not sw.sum() > 0:
-            raise ValueError("The early-stopping training samples all have zero weight.")
-        sw /= sw.sum()
-        return sw, val_weights
-    is_val = np.zeros(sw.shape[0], dtype=bool)
-    is_val[val] = True
-    is_val = xp.asarray(is_val, device=array_device(sw))
     zero = xp.zeros_like(sw)
-    val_weights = xp.where(is_val, sw, zero)
-    train_weights = xp.where(is_val, zero, sw)
-    total_val, total_train = (float(v) for v in to_numpy(
-        xp, xp.stack([xp.sum(val_weights), xp.sum(train_weights)])
-    ))
-    if not total_val > 0:
-        raise ValueError("The early-stopping validation samples all have zero weight.")
-    if not total_train > 0:
-        raise ValueError("The early-stopping training samples all have zero weight.")
+    val_weights, train_weights = xp.where(held_out, sw, zero), xp.where(held_out, zero, sw)
+    if totals is None:
+        totals = to_numpy(xp, xp.stack([xp.sum(val_weights), xp.sum(train_weights)]))
+    total_val = check_total(float(totals[0]), "The early-stopping validation samples all have zero weight")
+    total_train = check_total(float(totals[1]), "The early-stopping training samples all have zero weight")
     return train_weights / total_train, val_weights / total_val
 
 
 def validation_split(Y, kind, validation_fraction, random_state):
     """Stratified (plain for multilabel) train/validation indices."""
-    n_samples = Y.shape[0]
-    if kind == "multilabel-indicator":
-        splitter = ShuffleSplit(
-            n_splits=1, test_size=validation_fraction, random_state=random_state
-        )
-        labels = None
-    else:
-        splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=validation_fraction, random_state=random_state
-        )
-        xp = namespace(Y)
-        if xp is np:
-            labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
-        else:
-            # sklearn's splitters run on the host: the n class indices go
-            # there once (Y itself stays on its device).
-            labels = xp.argmax(Y, axis=1) if Y.shape[1] > 1 else xp.astype(Y[:, 0], xp.int64)
-            labels = to_numpy(xp, labels).astype(np.intp)
+    n_samples, labels = Y.shape[0], None
+    splitter = ShuffleSplit if kind == "multilabel-indicator" else StratifiedShuffleSplit
+    splitter = splitter(n_splits=1, test_size=validation_fraction, random_state=random_state)
+    if kind != "multilabel-indicator":
+        # sklearn's splitters run on the host: the n class indices go there
+        # once (Y itself stays on its device).
+        labels = to_numpy(namespace(Y), class_index(Y)).astype(np.intp)
     try:
         train, val = next(splitter.split(np.zeros((n_samples, 1)), labels))
     except ValueError as exc:
@@ -424,3 +371,26 @@ def validation_split(Y, kind, validation_fraction, random_state):
                 "decrease validation_fraction or set early_stopping=False."
             )
     return train, val
+
+
+def sorted_split(counts, kind, validation_fraction, random_state):
+    """The early-stopping split of :func:`validation_split` from the class
+    ``counts`` alone, for rows sorted by class: a boolean vector (held out).
+
+    The split depends on the labels only through the class counts
+    (``StratifiedShuffleSplit`` permutes the positions of each class in order
+    of appearance; ``ShuffleSplit`` only sees the length), so entry
+    ``start[k] + r`` says whether the ``r``-th row of class ``k`` is held out
+    (for multilabel targets: whether row ``r`` is).
+    """
+    n_samples = int(np.sum(counts))
+    labels = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.intp))
+    if kind == "multilabel-indicator":
+        Y = np.zeros((n_samples, 1), dtype=np.int8)
+    elif kind == "binary":
+        Y = labels[:, None].astype(np.int8)
+    else:
+        Y = _indicator(labels, np.arange(len(counts)))
+    held_out = np.zeros(n_samples, dtype=bool)
+    held_out[validation_split(Y, kind, validation_fraction, random_state)[1]] = True
+    return held_out

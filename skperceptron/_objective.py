@@ -1,30 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The smooth part of the objective: weighted binary cross-entropy plus L2."""
 
-import contextlib
-
 import numpy as np
 
-from ._backend import (
-    accumulation_dtype,
-    asarray,
-    column_moments,
-    copy,
-    device_of,
-    from_host,
-    inner,
-    is_sparse,
-    matmul,
-    namespace,
-    outer,
-    rmatmul,
-    to_host,
-    vdot,
-    zeros,
-)
-from . import _loss
-from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, fit_threads
-from ._threads import Threads
+from ._backend import asarray, copy, from_host, outer, to_host, vdot, zeros
+from ._rows import rows_for
 
 
 class BCEObjective:
@@ -69,82 +49,44 @@ class BCEObjective:
     the small (m, m) curvature matrices, the float64 column ``moments``).
     """
 
-    # A subclass that builds its own state gets the NumPy namespace.
-    xp = np
-    device = None
-    # The NumPy passes and threaded CSR products (see ``_passes``), if any.
-    _passes = None
-    _blocks = None
-    # The Hessian metric's sample is filled this many bytes of it at a time
-    # (None: at once), so that no temporary is as large as the sample.
-    sample_chunk_bytes = 2**20
-
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
-        self.xp = namespace(X, Y, sw)
-        self.device = None if self.xp is np else device_of(Y)
-        # Y may be int8 (NumPy); the weights have the data's floating dtype.
-        self._set_data(X, Y, sw, l2, fit_intercept, sw.dtype)
-        self._sw_col = sw[:, None]
-        self._passes = self._blocks = None
-        if self.xp is np:
-            # Chunked, threaded passes that form sw * Y and 2Y - 1 a chunk at a
-            # time (two n-by-K arrays fewer), and threaded row blocks for the
-            # products with a dense or CSR X.
-            self.threads = fit_threads(Y.size, getattr(X, "nnz", None) or getattr(X, "size", 0))
-            n_threads = self.threads.n_threads
-            self._passes = RawPasses(self.n_samples, self.n_outputs, n_threads, self.threads)
-            if self._passes.single:
-                # Small data (one chunk): memory is no concern, per-call overhead
-                # is (an iteration takes about 100 microseconds): float
-                # targets, their signs and contiguous weights, made once.
-                self.Y = Y = Y.astype(self.dtype)
-                self.sw = sw = np.ascontiguousarray(sw)
-                self._sw_col = sw[:, None]
-                self._passes.sign = _loss.signs(Y, self.dtype, np)
-            if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
-                self._blocks = SparseRowBlocks(X, n_threads, self.threads)
-            elif isinstance(X, np.ndarray) and DenseRowBlocks.usable(X, n_threads):
-                self._blocks = DenseRowBlocks(X, n_threads, self.threads)
-        else:
-            # Reused by every pass over the raw predictions.
-            self._sign = _loss.signs(Y, self.dtype, self.xp)
-        self._center(center)
-
-    def _set_data(self, X, Y, sw, l2, fit_intercept, dtype):
-        """The attributes every objective has (subclasses included)."""
-        self.X, self.Y, self.sw = X, Y, sw
+        # The engine may keep its own forms of Y and sw (NumPy: float targets
+        # and contiguous weights on small data).
+        self.rows = rows = rows_for(X, Y, sw)
+        self.xp, self.device = rows.xp, rows.device
+        self.X, self.Y, self.sw = rows.X, rows.Y, rows.sw
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
-        self.dtype = dtype
+        # Y may be int8 (NumPy); the weights have the data's floating dtype.
+        self.dtype = rows.dtype
         self.n_samples, self.n_features = X.shape
         self.n_outputs = Y.shape[1]
-        self.n_matvec = 0
-        self.n_rmatvec = 0
         self._moments = None
-        # The threads of the fit: one, unless the NumPy passes take more.
-        self.threads = Threads(1)
-
-    def _center(self, center):
-        """The weighted column means of the centred coordinates, if any."""
         self.mean = None
         if center and self.fit_intercept:
+            # The weighted column means of the centred coordinates.
             self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
 
-    @contextlib.contextmanager
+    @property
+    def n_matvec(self):
+        return self.rows.n_matvec
+
+    @property
+    def n_rmatvec(self):
+        return self.rows.n_rmatvec
+
+    @property
+    def sample_chunk_bytes(self):
+        return self.rows.sample_chunk_bytes
+
     def product_threads(self):
-        """The context a fit runs in: while the row blocks of the products run
-        on our own threads, the BLAS calls inside them run single-threaded;
-        the fit's threads end with it."""
-        try:
-            with self.threads.single_blas(self._blocks is not None):
-                yield
-        finally:
-            self.threads.close()
+        """The context a fit runs in (the engine's threads end with it)."""
+        return self.rows.product_threads()
 
     def matrix_threads(self, n_flops):
         """A context for ``n_flops`` of matrix-matrix work inside the fit (a
         preconditioner's refresh): the BLAS's threads where they pay."""
-        return self.threads.blas(n_flops)
+        return self.rows.matrix_threads(n_flops)
 
     def intercept_of(self, W, c):
         """The intercept ``b`` of the parameters ``(W, c)``."""
@@ -160,23 +102,17 @@ class BCEObjective:
             c = c + W @ self.mean
         return W, c
 
-    # -- the data, touched only here -------------------------------------------
+    # -- the data, touched only through the row engine ---------------------------
     def moments(self):
         """Weighted column mean and second moment of X (float64, one pass)."""
         if self._moments is None:
-            self._moments = column_moments(self.X, self.sw)
+            self._moments = self.rows.moments()
         return self._moments
 
     def sample_rows(self, a, rows):
         """Rows ``rows`` (sorted NumPy indices) of ``X``, ``sw`` or raw predictions,
         dense, in ``xp`` on its device, in float64 where the device has it."""
-        if is_sparse(a):
-            return a[rows].toarray().astype(np.float64)
-        if self.xp is np:
-            return np.asarray(a[rows], dtype=np.float64)
-        xp = self.xp
-        index = from_host(xp, rows, xp.int64, self.device)
-        return xp.astype(xp.take(a, index, axis=0), accumulation_dtype(xp, self.device))
+        return self.rows.sample_rows(a, rows)
 
     def scale_ratio(self):
         """Largest over smallest positive column variance (uncentred second
@@ -191,20 +127,19 @@ class BCEObjective:
         and step are set; a later :meth:`moments` reads X again."""
         self._moments = None
 
+    def _shift(self, W, c):
+        """What :meth:`matvec` adds to ``X @ W.T``: the intercept, centred."""
+        if not self.fit_intercept:
+            return None
+        return c if self.mean is None else c - W @ self.mean
+
     def matvec(self, W, c):
         """``raw`` of the (linear) parameters ``(W, c)``: shape (n, K)."""
-        self.n_matvec += 1
-        raw = self._blocks.matmul(W.T) if self._blocks else matmul(self.X, W.T)
-        if self.fit_intercept:
-            shift = c if self.mean is None else c - W @ self.mean
-            raw += shift
-        return raw
+        return self.rows.matvec(W, self._shift(W, c))
 
     def rmatvec(self, R):
         """Adjoint of :meth:`matvec`: ``(R.T @ X_centred, R.sum(0))``."""
-        self.n_rmatvec += 1
-        grad_W = self._blocks.rmatmul(R) if self._blocks else rmatmul(self.X, R)
-        return self._adjoint(grad_W, self.xp.sum(R, axis=0))
+        return self._adjoint(*self.rows.rmatvec(R))
 
     def _adjoint(self, RX, R_sums):
         """``(R.T @ X, R.sum(0))`` to the adjoint of :meth:`matvec`: no intercept
@@ -220,21 +155,17 @@ class BCEObjective:
     # -- values and gradients from cached raw predictions ----------------------
     def loss(self, raw):
         """Weighted BCE summed over outputs, from raw predictions."""
-        return self.weighted_loss(raw, self.sw)
+        return self.rows.loss(raw, self.sw)
 
     def weighted_loss(self, raw, weights):
         """``sum_i weights_i sum_k bce(Y_ik, raw_ik)``; ``weights`` may be other
         than ``sw`` (the early-stopping validation rows, zero elsewhere)."""
-        if self._passes is not None:
-            return self._passes.loss(raw, self.Y, weights)
-        xp = self.xp
-        return float(to_host(xp, [_loss.bce_sum(raw, self.Y, weights, xp, sign=self._sign)])[0])
+        return self.rows.loss(raw, weights)
 
     def settle(self, raw):
-        """Hook for raw predictions the solver keeps across passes: a no-op here;
-        a distributed backend materializes them once so that later passes do
-        not recompute them."""
-        return raw
+        """Raw predictions the solver keeps across passes, made concrete once
+        where the engine is lazy (Dask), so that later passes do not recompute them."""
+        return self.rows.settle(raw)
 
     def residual(self, raw, curvature=False):
         """``dF/draw = sw * (expit(raw) - Y)``, and ``sw * expit' (raw)`` if asked.
@@ -243,64 +174,49 @@ class BCEObjective:
         predictions, which gives the curvature along any direction of the
         parameters from that direction's raw predictions, without new products.
         """
-        if self._passes is not None:
-            R = np.empty_like(raw)
-            H = np.empty_like(raw) if curvature else None
-            self._passes.residual(raw, self.Y, self.sw, R, H)
-            return (R, H) if curvature else R
-        R, H = _loss.residual(raw, self.Y, self._sw_col, self.xp, curvature)
+        R, H = self.rows.residual(raw, curvature)
         return (R, H) if curvature else R
 
     def value(self, W, raw):
         return self.loss(raw) + 0.5 * self.l2 * float(vdot(self.xp, W, W))
 
     def gradient(self, W, raw, curvature=False):
-        """Gradient ``(grad_W, grad_c)`` of the smooth part: one rmatvec.
+        """Gradient ``(grad_W, grad_c)`` of the smooth part: one pass over X.
 
         With ``curvature=True`` also returns the raw-space Hessian diagonal
         (see :meth:`residual`).
         """
-        if self._blocks is not None:
-            # Row blocks on threads: the residual is formed and multiplied a
-            # chunk of rows at a time, never as a whole (n, K) array.
-            self.n_rmatvec += 1
-            H = np.empty_like(raw) if curvature else None
-            RX, sums = self._blocks.residual_rmatmul(raw, self.Y, self.sw, H)
-            grad_W, grad_c = self._adjoint(RX, sums.astype(self.dtype))
-        else:
-            R, H = self.residual(raw, curvature=True) if curvature else (self.residual(raw), None)
-            grad_W, grad_c = self.rmatvec(R)
+        RX, sums, H = self.rows.gradient(raw, curvature)
+        grad_W, grad_c = self._adjoint(RX, sums)
         if self.l2:
             grad_W += self.l2 * W
         return grad_W, grad_c, H
 
     def value_and_grad(self, W, raw):
-        """Smooth value and gradient ``(f, grad_W, grad_c)``: one rmatvec."""
+        """Smooth value and gradient ``(f, grad_W, grad_c)``: one pass over X."""
         grad_W, grad_c, _ = self.gradient(W, raw)
         return self.value(W, raw), grad_W, grad_c
+
+    def _gram(self, dWs, W=None):
+        """The inner products of the coefficients ``dWs`` (and ``W`` last), on the
+        host (NumPy: in the coefficients' dtype)."""
+        xp = self.xp
+        vectors = list(dWs) + ([] if W is None else [W])
+        if xp is np:
+            # All of them in one product.
+            stacked = np.stack([u.ravel() for u in vectors])
+            return stacked @ stacked.T
+        n = len(vectors)
+        # One read-back for the n * n inner products.
+        products = to_host(xp, [vdot(xp, u, v) for u in vectors for v in vectors])
+        return np.array([[float(products[j * n + k]) for k in range(n)] for j in range(n)])
 
     def curvature(self, H, dWs, draws):
         """Hessian of ``f`` restricted to the span of the directions, at the point
         whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
-        xp = self.xp
-        m = len(draws)
-        if self._passes is not None:
-            hess = self._passes.curvature(H, draws)
-            if self.l2:
-                stacked = np.stack([u.ravel() for u in dWs])
-                hess += self.l2 * (stacked @ stacked.T)
-            return hess
-        entries = _loss.curvature(H, draws, xp)
-        n_pairs = len(entries)
+        hess = self.rows.curvature(H, draws)
         if self.l2:
-            entries.extend(vdot(xp, u, v) for u in dWs for v in dWs)
-        entries = to_host(xp, entries)
-        hess = _loss.square(entries[:n_pairs], m)
-        if self.l2:
-            gram = entries[n_pairs:]
-            hess += self.l2 * np.array(
-                [[float(gram[j * m + k]) for k in range(m)] for j in range(m)]
-            )
+            hess += self.l2 * self._gram(dWs)
         return hess
 
     def subspace(self, W, raw, dWs, draws, speculate=False):
@@ -310,62 +226,32 @@ class BCEObjective:
         coefficients ``a`` of shape (m,): each call is one pass over the
         (n, K) raw predictions and none over X.  ``speculate``: the caller
         will likely move to the first point it evaluates (without
-        derivatives) by :meth:`advance`; a distributed backend then brings the
-        gradient there in the same round trip (here it changes nothing).
+        derivatives) by :meth:`advance`; the Dask engine then brings the
+        gradient there in the same round trip (elsewhere it changes nothing).
         """
-        xp = self.xp
         m = len(dWs)
-        if xp is np:
-            # All (m + 1)^2 inner products of the coefficients in one product.
-            stacked = np.stack([u.ravel() for u in dWs] + [W.ravel()])
-            full = (stacked @ stacked.T).astype(np.float64)
-            gram, lin, ww = full[:m, :m], full[m, :m], float(full[m, m])
-        else:
-            # One read-back for the m*m + m + 1 inner products of the coefficients.
-            products = to_host(
-                xp,
-                [vdot(xp, u, v) for u in dWs for v in dWs]
-                + [vdot(xp, W, u) for u in dWs]
-                + [vdot(xp, W, W)],
-            )
-            gram = np.array([[float(products[j * m + k]) for k in range(m)] for j in range(m)])
-            lin = np.array([float(products[m * m + j]) for j in range(m)])
-            ww = float(products[-1])
-        l2 = self.l2
-
-        passes = self._passes
+        full = self._gram(dWs, W).astype(np.float64)
+        gram, lin, ww = full[:m, :m], full[m, :m], float(full[m, m])
+        l2, rows, sw = self.l2, self.rows, self.sw
+        speculate = [True] if speculate else []
 
         def penalty(a):
             return 0.5 * l2 * (ww + 2 * lin @ a + a @ gram @ a)
 
-        def combination(a):
-            return _loss.combine(raw, draws, a, xp)
-
         def phi(a, derivatives=True, value=True):
-            if passes is not None and not derivatives:
-                # One fused pass; the point's raw predictions are not kept.
-                return passes.loss(raw, self.Y, self.sw, draws, a) + penalty(a), None, None
-            v = combination(a)
-            # The one log_expit pass; slopes alone need only expit.
-            value = self.loss(v) + penalty(a) if value else None
             if not derivatives:
-                return value, None, None
-            R, H = self.residual(v, curvature=True)
-            if passes is not None:
-                grad = passes.inner(R, draws)
-            else:
-                grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
+                hint = bool(speculate) and speculate.pop()
+                return rows.loss(raw, sw, draws, a, speculate=hint) + penalty(a), None, None
+            loss, grad, hess = rows.subspace(raw, draws, a, value)
+            value = loss + penalty(a) if value else None
             grad += l2 * (gram @ a + lin)
-            return value, grad, self.curvature(H, dWs, draws)
+            if l2:
+                hess += l2 * self._gram(dWs)
+            return value, grad, hess
 
         def slope(a):
             """The gradient of ``phi`` at ``a`` alone: one ``expit`` pass."""
-            if passes is not None:
-                grad = passes.slopes(raw, self.Y, self.sw, draws, a)
-            else:
-                R = self.residual(combination(a))
-                grad = np.array(to_host(xp, [inner(xp, R, d) for d in draws]))
-            return grad + l2 * (gram @ a + lin)
+            return rows.slopes(raw, draws, a) + l2 * (gram @ a + lin)
 
         phi.slope = slope
         return phi
@@ -378,20 +264,10 @@ class BCEObjective:
         so the caller must hold no other use for either (two n-by-K arrays
         fewer at the peak of a fit).
         """
-        if self._passes is not None:
-            step = self._passes.advance(raw, draws, coefs)
-            return raw, step
-        step = None
-        for coef, d in zip(coefs, draws):
-            term = float(coef) * d
-            step = term if step is None else step + term
-        step = self.settle(step)
-        return self.settle(raw + step), step
+        return self.rows.advance(raw, draws, coefs)
 
     def bound_product(self, W, c):
         """``X_c.T diag(sw / 4) X_c [W, c]``: the product of the curvature bound
         (``sigma' <= 1/4``) with a direction, one ``matvec`` and one ``rmatvec``
         (see ``_preconditioner.metric_lipschitz``)."""
-        raw = self.matvec(W, c)
-        raw *= 0.25 * self.sw[:, None]
-        return self.rmatvec(raw)
+        return self._adjoint(*self.rows.bound_product(W, self._shift(W, c)))

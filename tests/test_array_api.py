@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import estimator_checks
 
 import skperceptron._backend as backend_module
-import skperceptron._objective as objective_module
+import skperceptron._rows as rows_module
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._backend import expit, log_expit
 from skperceptron._compat import (
@@ -325,13 +325,13 @@ def test_float32_stays_float32(name, device_name, params, monkeypatch):
         X_in, y_in = to_namespace(lib, device, X, y)
     dtypes = set()
     for product in ("matmul", "rmatmul"):
-        original = getattr(objective_module, product)
+        original = getattr(rows_module, product)
 
         def watched(A, B, original=original):
             dtypes.update({str(A.dtype), str(B.dtype)})
             return original(A, B)
 
-        monkeypatch.setattr(objective_module, product, watched)
+        monkeypatch.setattr(rows_module, product, watched)
     with sklearn.config_context(array_api_dispatch=name != "numpy"):
         clf = fit_quietly(BCEPerceptronClassifier(**params), X_in, y_in)
     # Every product with X (and so every iterate, raw prediction, residual)

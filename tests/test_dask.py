@@ -238,17 +238,18 @@ def test_x_is_read_once_and_only_small_results_come_back(
         return block
 
     source = da.from_array(X, chunks=(n_samples // n_chunks, N_FEATURES))
-    sizes = []
+    sizes, calls = [], []
     compute = dask.base.compute
 
     def recording_compute(*args, **kwargs):
         results = compute(*args, **kwargs)
         sizes.extend(np.size(result) for result in results)
+        calls.append(len(results))
         return results
 
     monkeypatch.setattr(dask.base, "compute", recording_compute)
     monkeypatch.setattr(dask, "compute", recording_compute)
-    tasks = {}
+    tasks, round_trips = {}, {}
     # The Hessian metric reaches float64 precision in about 8 iterations here.
     iterations = (4, 8) if preconditioner == "diagonal" else (2, 4)
     for max_iter in iterations:
@@ -259,6 +260,7 @@ def test_x_is_read_once_and_only_small_results_come_back(
             count_reads, dtype=X.dtype, meta=np.empty((0, 0)), name=f"reads-{max_iter}"
         )
         reads.write_text("")
+        calls.clear()
         with distributed.get_task_stream(client) as stream:
             with pytest.warns(ConvergenceWarning):
                 clf = BCEPerceptronClassifier(
@@ -266,6 +268,7 @@ def test_x_is_read_once_and_only_small_results_come_back(
                 ).fit(Xd, y)
         assert clf.n_iter_ == max_iter
         tasks[max_iter] = len(stream.data)
+        round_trips[max_iter] = len(calls)
         # Persisted once per fit: each chunk computed once, however many passes.
         assert reads.read_text().count("read") == n_chunks
 
@@ -286,11 +289,14 @@ def test_x_is_read_once_and_only_small_results_come_back(
     first, last = iterations
     per_iteration = (tasks[last] - tasks[first]) / (last - first)
     assert 0 < per_iteration <= 10 * n_chunks + 10
+    # Round trips to the workers: the values, gradient, curvature and the
+    # metric's refresh test of an iteration batched into at most two computes.
+    assert 0 < (round_trips[last] - round_trips[first]) / (last - first) <= 2
 
 
 def test_raw_predictions_stay_persisted(client):
     """The graphs of the raw predictions the solver keeps do not grow."""
-    from skperceptron._dask import DaskBCEObjective
+    from skperceptron._objective import BCEObjective
     from skperceptron._penalty import L1Penalty
     from skperceptron._solvers import ProximalGradientSolver
 
@@ -299,7 +305,7 @@ def test_raw_predictions_stay_persisted(client):
     Xd = da.from_array(X, chunks=(CHUNK, N_FEATURES)).persist()
     Yd = da.from_array(Y, chunks=(CHUNK, 3)).persist()
     sw = da.full(N_SAMPLES, 1 / N_SAMPLES, chunks=CHUNK).persist()
-    objective = DaskBCEObjective(Xd, Yd, sw, l2=1e-2, fit_intercept=True, center=True)
+    objective = BCEObjective(Xd, Yd, sw, l2=1e-2, fit_intercept=True, center=True)
     graph_sizes = []
 
     def monitor(n_iter, W, c, raw, F):

@@ -23,7 +23,7 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import skperceptron._objective as objective_module
+import skperceptron._rows as rows_module
 import skperceptron._solvers as solvers_module
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._convergence import SolverResult
@@ -312,13 +312,13 @@ def product_counter(monkeypatch):
     counts = {"matmul": 0, "rmatmul": 0}
 
     def wrap(name):
-        original = getattr(objective_module, name)
+        original = getattr(rows_module, name)
 
         def counted(*args, **kwargs):
             counts[name] += 1
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(objective_module, name, counted)
+        monkeypatch.setattr(rows_module, name, counted)
 
     wrap("matmul")
     wrap("rmatmul")
