@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit as _scipy_expit
 from scipy.special import log_expit as _scipy_log_expit
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._compat import (
     _convert_to_numpy,
@@ -36,8 +37,6 @@ from ._compat import (
 # Rows processed at a time when a statistic needs an elementwise function of X
 # (x**2): bounds the temporary to about this many bytes, never a copy of X.
 _CHUNK_BYTES = 2**22
-# Stored entries of a sparse X squared at a time (512 KiB of float64).
-_SPARSE_CHUNK_ENTRIES = 2**16
 # The same on an accelerator, where each chunk is one kernel launch.
 _DEVICE_CHUNK_BYTES = 2**26
 
@@ -112,23 +111,22 @@ def from_host(xp, a, dtype, device):
     return xp.asarray(np.ascontiguousarray(a), dtype=dtype, device=device)
 
 
+def _on(device):
+    # NumPy before 2.0 takes no ``device`` argument; NumPy arrays have none.
+    return {} if device is None else {"device": device}
+
+
 def asarray(xp, a, dtype, device):
     """``a`` (an array of ``xp``, or NumPy's for NumPy) in ``dtype``, no copy if it is."""
-    if xp is np:
-        return np.asarray(a, dtype=dtype)
-    return xp.asarray(a, dtype=dtype, device=device)
+    return xp.asarray(a, dtype=dtype, **_on(device))
 
 
 def zeros(xp, shape, dtype, device):
-    if xp is np:
-        return np.zeros(shape, dtype=dtype)
-    return xp.zeros(shape, dtype=dtype, device=device)
+    return xp.zeros(shape, dtype=dtype, **_on(device))
 
 
 def ones(xp, shape, dtype, device):
-    if xp is np:
-        return np.ones(shape, dtype=dtype)
-    return xp.ones(shape, dtype=dtype, device=device)
+    return xp.ones(shape, dtype=dtype, **_on(device))
 
 
 def copy(xp, a):
@@ -144,16 +142,12 @@ def astype(xp, a, dtype, copy=True):
 
 
 def column_stack(xp, arrays):
-    if xp is np:
-        return np.column_stack(arrays)
     return xp.stack(arrays, axis=1)
 
 
 # -- small reductions --------------------------------------------------------
 # They return 0-d arrays (NumPy scalars for NumPy): read them with to_host.
 def outer(xp, a, b):
-    if xp is np:
-        return np.outer(a, b)
     return a[:, None] * b[None, :]
 
 
@@ -199,15 +193,11 @@ def max_abs(xp, *arrays):
 
 
 def all_finite(xp, *arrays):
-    if xp is np:
-        return all(np.isfinite(a).all() for a in arrays)
     return bool(xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays])))
 
 
 def eps(xp, dtype):
     """Machine epsilon of a floating dtype of ``xp``."""
-    if xp is np:
-        return float(np.finfo(dtype).eps)
     return float(xp.finfo(dtype).eps)
 
 
@@ -319,8 +309,8 @@ def column_moments(X, sw):
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
     one) as NumPy arrays.  Dense X is read by einsum without any temporary of
-    its size; sparse X is squared one slice of rows (CSR) or columns (CSC) at
-    a time, so the temporaries stay near ``_CHUNK_BYTES``.  An Array API X is
+    its size; sparse X by ``sklearn.utils.sparsefuncs.mean_variance_axis``
+    (compiled, no copy of X).  An Array API X is
     read in slices of rows on its device (float64 accumulation where the
     device has it) and only the two p-vectors come back.
     """
@@ -333,42 +323,8 @@ def column_moments(X, sw):
         return mean, second
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
-    n_samples, n_features = X.shape
-    # The squared entries, a slice of the stored entries at a time, as a
-    # matrix sharing X's index arrays: no copy of X, a temporary of at most
-    # _SPARSE_CHUNK_ENTRIES float64 values.
-    if X.format == "csr":
-        mean = np.asarray(X.T @ sw, dtype=np.float64)
-        second = np.zeros(n_features)
-        for lo, hi in _entry_chunks(X.indptr):
-            a, b = X.indptr[lo], X.indptr[hi]
-            squares = np.square(X.data[a:b], dtype=np.float64)
-            block = sp.csr_matrix(
-                (squares, X.indices[a:b], X.indptr[lo : hi + 1] - a), shape=(hi - lo, n_features)
-            )
-            second += block.T @ sw[lo:hi]
-        return mean, second
-    mean = np.asarray(sw @ X, dtype=np.float64)
-    second = np.zeros(n_features)
-    for lo, hi in _entry_chunks(X.indptr):
-        a, b = X.indptr[lo], X.indptr[hi]
-        block = sp.csc_matrix(
-            (np.square(X.data[a:b], dtype=np.float64), X.indices[a:b], X.indptr[lo : hi + 1] - a),
-            shape=(n_samples, hi - lo),
-        )
-        second[lo:hi] = sw @ block
-    return mean, second
-
-
-def _entry_chunks(indptr, entries=_SPARSE_CHUNK_ENTRIES):
-    """``(lo, hi)`` ranges of compressed rows (or columns) with about ``entries``
-    stored entries each (at least one row)."""
-    n = len(indptr) - 1
-    lo = 0
-    while lo < n:
-        hi = int(np.searchsorted(indptr, indptr[lo] + entries, side="right")) - 1
-        hi = min(max(hi, lo + 1), n)
-        yield lo, hi
-        lo = hi
-
-
+    # scikit-learn's weighted moments (centred, so the second moment is the
+    # variance plus the squared mean), with float64 weights summing to one.
+    mean, var = mean_variance_axis(X, axis=0, weights=sw.astype(X.dtype, copy=False))
+    mean = np.asarray(mean, dtype=np.float64)
+    return mean, np.asarray(var, dtype=np.float64) + mean**2

@@ -182,8 +182,12 @@ def prepare_fit(estimator, X, y, sample_weight):
         )
         unit = da.blockwise(_data.sample_weights, "i", Y, "ij", weights, None, unit, "i",
                             concatenate=True, dtype=np.float64)  # fmt: skip
-    (S,) = compute_sums(row_sum(lambda w: [w.sum()], [unit], 1))
-    sw = (unit / _data.check_total(float(S[0]))).astype(X.dtype)
+    # The total weight and the weight of each class, in one compute: the
+    # starting intercepts are the log-odds of their ratios (``sw @ Y``).
+    kernel = lambda w, Y: np.concatenate([[w.sum()], w @ Y])
+    (totals,) = compute_sums(row_sum(kernel, [unit, Y], 1 + K))
+    S = _data.check_total(float(totals[0]))
+    sw, prior = (unit / S).astype(X.dtype), totals[1:] / S
     held_out = sw_val = None
     if estimator.early_stopping:
         split_counts = [X.shape[0]] if counts is None else counts.sum(0).astype(np.intp)
@@ -193,9 +197,10 @@ def prepare_fit(estimator, X, y, sample_weight):
         starts = np.concatenate([[0], np.cumsum(split_counts)[:-1]])
         held_out = Y.map_blocks(_held_out, lookup, kind, starts, offsets, dtype=bool,
                                 drop_axis=1, meta=np.empty(0, dtype=bool))
-        totals = row_sum(lambda h, w: [w[h].sum(), w[~h].sum()], [held_out, sw], 2)
-        sw, sw_val = _data.holdout_weights(sw, held_out, compute_sums(totals)[0])
-    (prior,) = compute_sums(row_sum(lambda w, Y: w @ Y, [sw, Y], K))
+        kernel = lambda h, w, Y: np.concatenate([[w[h].sum(), w[~h].sum()], w[~h] @ Y[~h]])
+        (totals,) = compute_sums(row_sum(kernel, [held_out, sw, Y], 2 + K))
+        sw, sw_val = _data.holdout_weights(sw, held_out, totals[:2])
+        prior = totals[2:] / totals[1]
     Y, sw, held_out, sw_val = dask.persist(Y, sw, held_out, sw_val)
     return _data.FitData(X, y, Y, sw, classes, kind, sample_weight, val=held_out,
                          val_weights=sw_val, prior=prior.astype(X.dtype))

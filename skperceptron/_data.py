@@ -18,7 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from ._backend import astype, from_host, input_namespace, namespace, to_numpy
+from ._backend import asarray, astype, from_host, input_namespace, namespace, to_numpy
 from ._compat import (
     _check_sample_weight,
     move_to,
@@ -87,7 +87,7 @@ def prepare_fit(estimator, X, y, sample_weight):
         held_out[val] = True
         # The held-out rows stay in X with zero training weight: no copy of
         # X, and their raw predictions come for free with the training ones.
-        data.val = held_out if xp is np else xp.asarray(held_out, device=device)
+        data.val = asarray(xp, held_out, None, device)
         data.sw, data.val_weights = holdout_weights(sw, data.val)
     return data
 

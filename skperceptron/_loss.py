@@ -10,10 +10,10 @@ For raw predictions ``v`` (rows, K), 0/1 targets ``Y`` and row weights ``w``:
 - :func:`curvature`: ``sum H d_j d_k`` for directions' raw predictions ``d``;
 - :func:`combine`: ``v = raw + sum_j a_j d_j``, a point of a search.
 
-The objective (``_objective``) applies them to whole arrays (small NumPy data,
-an Array API library on its device), the threaded passes (``_passes``) to
-chunks of rows, and Dask (``_dask``) to each chunk of a distributed array;
-each sums the per-block results.  They take the array namespace ``xp`` and
+The objective's row engines (``_rows``) apply them to whole arrays (an Array
+API library on its device), to chunks of rows on the fit's threads
+(``_passes``), and to each chunk of a dask array (``_dask_rows``); each sums
+the per-block results.  They take the array namespace ``xp`` and
 use only its operators and ``_backend``'s functions, so that a block of any of
 them gives the same numbers.
 """

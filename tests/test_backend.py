@@ -159,12 +159,11 @@ def test_matmul_and_rmatmul_are_the_products(rng):
 # -- column moments (moved from test_passes.py) -----------------------------------
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "dense"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_column_moments_without_copies(monkeypatch, fmt, weighted):
-    """The sparse moments square 7 stored entries at a time (forced small),
-    in matrices sharing X's index arrays: the same as the dense formulas."""
+def test_column_moments_match_the_dense_formulas(fmt, weighted):
+    """Sparse (scikit-learn's weighted mean and variance, as a second moment)
+    and dense moments: the formulas ``sw @ X`` and ``sw @ X**2``."""
     from skperceptron import _backend
 
-    monkeypatch.setattr(_backend, "_SPARSE_CHUNK_ENTRIES", 7)
     rng = np.random.default_rng(2)
     dense = rng.standard_normal((40, 9)) * (rng.random((40, 9)) < 0.3)
     dense[:, 4] = 0.0  # an empty column

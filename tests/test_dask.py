@@ -166,6 +166,34 @@ def test_early_stopping_split_is_drawn_on_the_workers(client, kind):
     _assert_same_fit(got, expected, extra_reads=1)
 
 
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_prepared_data_equals_the_numpy_preparation(kind):
+    """The dask preparation maps _data's functions over the chunks: the same
+    targets, class and sample weights, held-out rows and priors as NumPy's."""
+    from skperceptron import _dask
+    from skperceptron._data import prepare_fit
+
+    X, y = _data(kind)
+    weights = _weights()
+    estimator = BCEPerceptronClassifier(
+        early_stopping=True,
+        validation_fraction=0.2,
+        random_state=1,
+        class_weight=None if kind == "multilabel" else "balanced",
+    )
+    # Uneven chunks: each class's rows are ranked across chunk boundaries.
+    Xd = da.from_array(X, chunks=((40, 110, 70, 80), N_FEATURES))
+    got = _dask.prepare_fit(estimator, Xd, y, da.from_array(weights, chunks=100))
+    want = prepare_fit(estimator, X, y, weights)
+    assert_array_equal(got.classes, want.classes)
+    assert got.kind == want.kind
+    assert_array_equal(got.Y.compute(), want.Y)
+    assert_array_equal(got.val.compute(), want.val)
+    assert_allclose(got.sw.compute(), want.sw, rtol=1e-12, atol=0)
+    assert_allclose(got.val_weights.compute(), want.val_weights, rtol=1e-12, atol=0)
+    assert_allclose(got.prior, want.sw @ want.Y, rtol=1e-12)
+
+
 def test_warm_start_continues_from_the_previous_fit(client):
     X, y = _data("multiclass")
     Xd = da.from_array(X, chunks=(CHUNK, N_FEATURES))

@@ -397,3 +397,40 @@ def test_stray_ones_term_changes_the_gradient_by_sigma_prime(rng):
         wrong_residual.T @ X - grad_W, (sw[:, None] * Z * (1 - Z)).T @ X, atol=1e-12
     )
     assert wrong_residual.sum() - grad_b[0] > 0
+
+
+# -- row engines: where the passes run, not what they compute ------------------------
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_row_engines_agree(monkeypatch, kind, sparse):
+    """The threaded, chunked NumPy engine (forced to 7-entry chunks on two
+    threads, with row blocks for the products) and the whole-array engine give
+    the same losses, residuals, gradients, curvatures and searches."""
+    from skperceptron import _passes
+    from skperceptron._rows import NumpyRows, WholeRows
+    from skperceptron._threads import Threads
+
+    monkeypatch.setattr(_passes, "_CHUNK_ENTRIES", 7)
+    monkeypatch.setattr(_passes, "_MIN_THREADED_ENTRIES", 20)
+    monkeypatch.setattr(_passes, "_MIN_THREADED_NNZ", 20)
+    monkeypatch.setattr(Threads, "of_blas", classmethod(lambda cls: cls(2)))
+    X, Y, sw = make_problem(kind, sparse=sparse, weighted=True)
+    chunked, whole = NumpyRows(X, Y, sw), WholeRows(X, Y, sw)
+    assert not chunked.passes.single and chunked.blocks is not None
+    rng = np.random.default_rng(3)
+    W, shift = rng.standard_normal((Y.shape[1], N_FEATURES)), rng.standard_normal(Y.shape[1])
+    raw = whole.matvec(W, shift)
+    draws = [whole.matvec(rng.standard_normal(W.shape), None) for _ in range(2)]
+    a = np.array([0.3, -0.7])
+    with chunked.product_threads():
+        assert_allclose(chunked.matvec(W, shift), raw, rtol=1e-12)
+        for got, want in zip(chunked.gradient(raw, True), whole.gradient(raw, True)):
+            assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+        assert_allclose(chunked.loss(raw, sw, draws, a), whole.loss(raw, sw, draws, a), rtol=1e-12)
+        for got, want in zip(chunked.subspace(raw, draws, a), whole.subspace(raw, draws, a)):
+            assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+        assert_allclose(chunked.slopes(raw, draws, a), whole.slopes(raw, draws, a), rtol=1e-12)
+        step = a[0] * draws[0] + a[1] * draws[1]
+        new_raw, new_step = chunked.advance(raw.copy(), [d.copy() for d in draws], a)
+        assert_allclose(new_step, step, rtol=1e-12, atol=1e-15)
+        assert_allclose(new_raw, raw + step, rtol=1e-12, atol=1e-15)
