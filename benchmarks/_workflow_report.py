@@ -23,6 +23,7 @@ import _workflow
 from _report import fmt_seconds
 
 HERE = Path(__file__).resolve().parent
+PARTS = ("searches", "default-fits")
 WORKFLOW_HEADING = "## Workflow benchmark (issue 13)"
 INTRO = """\
 Written by `python benchmarks/run.py --workflow --label NAME`, one block per label (see
@@ -125,6 +126,17 @@ def _default_cells(entry):
             methods["ours"]["convergence_warnings"], default_fit_status(entry)]
 
 
+def _penalized_rows(entry):
+    for fit in entry.get("penalized", []):
+        ours, (peer, theirs) = fit["methods"]["ours"], next((m, r) for m, r in fit["methods"].items() if m != "ours")
+        quiet = ours["gap"] <= _workflow.GAP_TARGET and not ours["convergence_warnings"]
+        yield [entry["dataset"], entry["threads"], fit["penalty"], fmt_seconds(ours["seconds"]),
+               f"{peer} {fmt_seconds(theirs['seconds'])}", f"{ours['n_iter']} / {theirs['n_iter']}",
+               f"{ours['gap']:.1e} / {theirs['gap']:.1e}",
+               f"{ours['convergence_warnings']} / {theirs['convergence_warnings']}",
+               "met" if quiet else "MISSED (gap/warnings)"]
+
+
 def _run_lines(run):
     env = run["environment"]
     v = env["versions"]
@@ -161,6 +173,14 @@ def block(result):
              "iterations ours / lbfgs / newton-cholesky", "gap ours / lbfgs / newton-cholesky", "warnings ours",
              "status"],
             [_default_cells(e) for e in sorted(result["default_fits"], key=lambda e: e["threads"])]))
+        penalized = [row for e in sorted(result["default_fits"], key=lambda e: e["threads"])
+                     for row in _penalized_rows(e)]
+        if penalized:
+            out += ["", "The same with an L1 part (ours and the workflow's peer at their defaults; J* the lower of "
+                    "ours at tol=1e-10 and an L-BFGS-B fit of the split w = u - v; liblinear's gap includes "
+                    "its penalized intercept):", ""]
+            out.append(_report._table(["data", "threads", "penalty", "ours", "peer", "iterations ours / peer",
+                                       "gap ours / peer", "warnings ours / peer", "status"], penalized))
         out.append("")
     return "\n".join(out)
 
@@ -210,9 +230,11 @@ def main(args, argv):
     threads = tuple(args.threads) if args.threads else mode.threads
     mode.budget = args.budget if args.budget is not None else mode.budget
     mode.repeats = max(1, args.repeats) if args.repeats is not None else mode.repeats
-    everything = not (args.quick or args.datasets or args.threads or args.budget is not None or args.repeats)
+    everything = not (args.quick or args.datasets or args.threads or args.budget is not None or args.repeats
+                      or args.parts)
     output_dir = args.output_dir or (HERE if everything else Path(tempfile.gettempdir()) / "skperceptron-bench")
     label = args.label or "latest"
+    parts = set(_compare._select(args.parts, list(PARTS), "part"))
     started = time.perf_counter()
     environment = _report.environment()
     run = {"environment": environment, "command": "python benchmarks/run.py " + shlex.join(argv),
@@ -229,14 +251,14 @@ def main(args, argv):
 
     errors = 0
     for n_threads in threads:  # 1 thread for every set first: the first rows written are complete
-        for name in names:
+        for name in names if "searches" in parts else ():
             X, y = _workflow.DATASETS[name]()
             for penalty in _workflow.PENALTIES:
                 row = _workflow.run_row(name, X, y, penalty, n_threads, mode, _compare.log)
                 errors += sum("error" in r for r in row["results"].values())
                 result["rows"].append(row)
                 checkpoint()
-        for name in (n for n in names if n in mode.default_fit_sets):
+        for name in (n for n in names if n in mode.default_fit_sets and "default-fits" in parts):
             result["default_fits"].append(_workflow.default_fits(name, n_threads, mode))
             checkpoint()
     _compare.log(f"done in {time.perf_counter() - started:.0f} s; wrote "

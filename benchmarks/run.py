@@ -47,7 +47,7 @@ WORKFLOW_SETS = ("breast-cancer", "wine", "iris", "digits", "binary-5000x50", "5
 OPTION_MODES = {
     "datasets": ("--datasets", {"comparison", "workflow"}),
     "methods": ("--methods", {"comparison"}),
-    "parts": ("--parts", {"comparison"}),
+    "parts": ("--parts", {"comparison", "workflow"}),
     "blas_threads": ("--blas-threads", {"comparison"}),
     "no_cache": ("--no-cache", {"comparison"}),
     "device": ("--device", {"gpu"}),
@@ -87,7 +87,8 @@ def parse_args(argv):
     comparison.add_argument("--methods", help="comma-separated names or shell patterns, e.g. 'ours*,lbfgs'")
     comparison.add_argument("--parts", default=None,
                             help="what to measure, among main (default fits), memory, ttg (time to gap), "
-                                 "limit (two-product limit and ours' per-iteration time); default: all")
+                                 "limit (two-product limit and ours' per-iteration time); --workflow: searches, "
+                                 "default-fits; default: all")
     comparison.add_argument("--blas-threads", type=int,
                             help="limit the BLAS thread pools (threadpoolctl) for the whole run; 0: no "
                                  "limit (default: no limit, 1 with --quick)")

@@ -54,6 +54,22 @@ def test_peer_C_is_recomputed_per_fold_and_l1_ratio_passed():
     assert peer.model_.l1_ratio == 1.0 and peer.model_.solver == "liblinear"
 
 
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
+def test_penalized_objective_and_optimum_agree_with_the_package(l1_ratio, iris):
+    # The harness's J with an L1 part is the package's J; the L-BFGS-B fit of
+    # the split w = u - v reaches ours at tol=1e-8 on this small problem,
+    # and penalized_optimum is never above either.
+    X, y = iris
+    dataset, alpha = Dataset("iris-test", "", X, y, X[:1], y[:1]), 1e-2
+    ours = BCEPerceptronClassifier(alpha=alpha, l1_ratio=l1_ratio, tol=1e-8, max_iter=20000).fit(X, y)
+    J_ours = _workflow.penalized_objective(dataset, *coefficients(ours, dataset), alpha, l1_ratio)
+    assert J_ours == pytest.approx(ours.objective(X, y), rel=1e-12)
+    J_split = _workflow.penalized_objective(dataset, *_workflow.split_optimum(dataset, alpha, l1_ratio), alpha,
+                                            l1_ratio)
+    assert J_split == pytest.approx(J_ours, rel=1e-6)
+    assert _workflow.penalized_optimum(dataset, alpha, l1_ratio) == min(J_ours, J_split)
+
+
 def test_peers_and_thresholds_follow_the_issue():
     assert _workflow.peers("L2", 10) == ("lbfgs", "newton-cholesky")
     assert _workflow.peers("L1", 2) == ("liblinear",)
@@ -150,6 +166,9 @@ def _full_result(label="before"):
     default_fit = {"dataset": "iris", "threads": 1, "J_star": 0.3, "methods": {
         name: {"seconds": s, "times": [s], "n_iter": 9, "gap": 2e-8, "convergence_warnings": 0}
         for name, s in [("ours", 4e-3), ("lbfgs", 8e-3), ("newton-cholesky", 6e-3), ("ours max_iter=1", 2.5e-3)]}}
+    default_fit["penalized"] = [{"penalty": "L1", "J_star": 0.5, "methods": {
+        "ours": {"seconds": 0.2, "times": [0.2], "n_iter": 212, "gap": 1.3e-4, "convergence_warnings": 0},
+        "saga": {"seconds": 0.04, "times": [0.04], "n_iter": 295, "gap": 1.5e-2, "convergence_warnings": 2}}}]
     run_info = {"environment": environment, "command": "run.py", "seconds": 9.0}
     return {"label": label, "mode": "full", "runs": [run_info],
             "config": {"alphas": [1e-5, 1.0], "folds": 5, "budget": 120.0, "repeats": 1, "default_repeats": 7},
@@ -167,6 +186,8 @@ def test_block_renders_times_budget_ovr_and_statuses():
     # iris: faster than lbfgs, gap within 1e-4, but max_iter=1 above 1 ms.
     assert "| iris | 1 | 4.0 ms | 8.0 ms | 6.0 ms | 2.5 ms | 9 / 9 / 9 | 2.0e-08 / 2.0e-08 / 2.0e-08 | 0 | " \
            "MISSED (max_iter=1 > 1 ms) |" in text
+    assert "| iris | 1 | L1 | 200.0 ms | saga 40.0 ms | 212 / 295 | 1.3e-04 / 1.5e-02 | 0 / 2 | " \
+           "MISSED (gap/warnings) |" in text
 
 
 def test_json_round_trip_merge_and_results_md_blocks(tmp_path):
