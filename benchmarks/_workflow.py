@@ -22,6 +22,7 @@ standardized data) against lbfgs and newton-cholesky, the fixed cost of a
 """
 
 import math
+import os
 import statistics
 import time
 import warnings
@@ -241,6 +242,7 @@ def run_row(name, X, y, penalty, threads, mode, log):
             log(f"{name} {penalty} {threads} thread(s) {method}: "
                 + (r.get("error") or f"{r['seconds']:.2f} s{' (budget)' if r['exceeded'] else ''}, "
                    f"{r['convergence_warnings']} ConvergenceWarnings"))
+    row["load_average"] = list(os.getloadavg())  # the machine may be shared: its load as the row ended
     row.update(evaluate(row))
     return row
 

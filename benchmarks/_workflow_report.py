@@ -97,7 +97,8 @@ def _row_cells(row, budget):
         str(results.get(p, {}).get("convergence_warnings", "-")) for p in row["peers"])])
     scores = " / ".join([_score(results["ours"]), ", ".join(_score(results.get(p, {})) for p in row["peers"])])
     return [data, row["penalty"], row["threads"], _time(results["ours"], budget), peers, _ratio(row),
-            f"<= {row['threshold']:g}", warned, scores, row["status"]]
+            f"<= {row['threshold']:g}", warned, scores, row["status"],
+            f"{row['load_average'][0]:.1f}" if row.get("load_average") else "-"]
 
 
 def default_fit_status(entry):
@@ -140,8 +141,8 @@ def _penalized_rows(entry):
 def _run_lines(run):
     env = run["environment"]
     v = env["versions"]
-    return [f"- {env['date']}: `{run['command']}` at {run.get('commit') or '?'}, {run['seconds']:.0f} s; load average (1, 5, 15 min) at start "
-            f"{[round(x, 2) for x in env['load_average_start']]}, at end "
+    return [f"- {env['date']}: `{run['command']}` at {run.get('commit') or '?'}, {run['seconds']:.0f} s; "
+            f"load average (1, 5, 15 min) at start {[round(x, 2) for x in env['load_average_start']]}, at end "
             f"{[round(x, 2) for x in env['load_average_end']]} (shared machine: compare ratios of one run); "
             f"{env['cpu']}, {env['cores_available']} cores; numpy {v['numpy']}, scipy {v['scipy']}, "
             f"scikit-learn {v['scikit-learn']}, skperceptron {v['skperceptron']}"]
@@ -161,7 +162,7 @@ def block(result):
                                                  list(_workflow.PENALTIES).index(r["penalty"])))
     out.append(_report._table(
         ["data", "penalty", "threads", "ours", "peers", "ours / best peer", "target", "ConvergenceWarnings "
-         "ours / peers", "best CV accuracy ours / peers", "status"],
+         "ours / peers", "best CV accuracy ours / peers", "status", "load (1 min)"],
         [_row_cells(r, config["budget"]) for r in rows]))
     met = sum(r["status"] == "met" for r in rows)
     out += ["", f"Workflow targets met: {met} of {len(rows)} rows.", ""]
