@@ -341,8 +341,14 @@ def main(args, argv):
         limiter.restore_original_limits()
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    text = _report.markdown(results)
-    (output_dir / "RESULTS.md").write_text(text + "\n")
+    text = _report.markdown(results) + "\n"
+    results_md = output_dir / "RESULTS.md"
+    if results_md.exists():  # the --workflow blocks are not this run's to drop
+        import _workflow_report
+
+        section = _workflow_report.workflow_section(results_md.read_text())
+        text += "\n" + section if section else ""
+    results_md.write_text(text)
     (output_dir / "results.json").write_text(
         json.dumps(_finite(results), indent=1, default=_json_default) + "\n"
     )
