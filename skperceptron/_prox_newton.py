@@ -239,21 +239,22 @@ def _face_solve(M, g, z0, z, l1, n_penalized):
     signs[n_penalized:] = 0.0
     free = signs != 0
     free[n_penalized:] = True
-    face, zeros = np.flatnonzero(free), np.flatnonzero(~free)
+    face, zeros = free.nonzero()[0], (~free).nonzero()[0]
+    rows = M.take(face, axis=0)
     # Optimality on the face F, the zeros Z fixed (d_Z = -z0_Z):
     # M_FF d_F = -(g_F + l1 s_F - M_FZ z0_Z).
     rhs = g[face] + l1 * signs[face]
     if zeros.size:
-        rhs -= M[np.ix_(face, zeros)] @ z0[zeros]
+        rhs -= rows.take(zeros, axis=1) @ z0[zeros]
     try:
-        step = np.linalg.solve(M[np.ix_(face, face)], -rhs)
+        step = np.linalg.solve(rows.take(face, axis=1), -rhs)
     except np.linalg.LinAlgError:
         return None
     if not np.all(np.isfinite(step)):
         return None
     z_face = np.zeros_like(z)
     z_face[face] = z0[face] + step
-    flipped = np.flatnonzero((np.sign(z_face) != signs) & free)
+    flipped = ((np.sign(z_face) != signs) & free).nonzero()[0]
     flipped = flipped[flipped < n_penalized]
     if flipped.size:
         # The face's minimizer leaves the orthant: go towards it as far as the
@@ -266,7 +267,7 @@ def _face_solve(M, g, z0, z, l1, n_penalized):
         return z_face, "clipped"
     if not zeros.size:
         return z_face, "exact"
-    residual = g[zeros] + M[zeros] @ (z_face - z0)
+    residual = g[zeros] + M.take(zeros, axis=0) @ (z_face - z0)
     exact = not np.any(np.abs(residual) > l1 * (1 + _KKT_RTOL))
     return z_face, "exact" if exact else "face"
 
