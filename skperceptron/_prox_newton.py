@@ -69,7 +69,6 @@ class ProximalNewtonMetric:
         self.working_set = working_set
         self.h = None  # the sample's curvature weights (working set only)
         self._cache = None  # (grad_W, solution) of the last solve
-        self.n_sweeps = 0
 
     @classmethod
     def create(cls, objective, l1, all_rows=False):
@@ -90,7 +89,7 @@ class ProximalNewtonMetric:
         return self.hessian.refresh(raw)
 
     def step(self, W, grad_W, grad_c):
-        """The proximal Newton step ``(dW, dc)`` at ``(W, c)``."""
+        """The proximal Newton step ``(dW, dc)`` at ``W``."""
         return self.solve(W, grad_W, grad_c)[:2]
 
     def model_decrease(self, W, grad_W, grad_c):
@@ -121,9 +120,8 @@ class ProximalNewtonMetric:
         D = np.empty_like(G)
         decrease = 0.0
         for k in range(K):
-            D[k], change, sweeps = minimize_model(matrices[k], G[k], Z0[k], self.l1, n_penalized)
+            D[k], change, _ = minimize_model(matrices[k], G[k], Z0[k], self.l1, n_penalized)
             decrease -= change
-            self.n_sweeps += sweeps
         dW = np.zeros_like(W)
         dW[:, features] = D[:, :n_penalized].astype(W.dtype, copy=False)
         dc = D[:, n_penalized] if intercept else np.zeros(K)

@@ -201,3 +201,18 @@ def test_working_set_reaches_the_full_model_optimum(monkeypatch):
     assert max(widths) == 2001
     assert 0 < np.sum(a.coef_ != 0) < 50
     assert_same_fit(a, b, atol=1e-6)
+
+
+def test_nearly_separable_multiclass_converges_in_few_iterations():
+    """Digits at a tiny alpha: with blocks refreshed only past 2% of change the
+    steps crawled to max_iter=1000; refreshed at every move, 16 iterations."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = float(np.logspace(-5, 0, 12)[1])
+    clf = fit_strictly(BCEPerceptronClassifier(alpha=alpha, l1_ratio=1.0), X, y)
+    assert clf.preconditioner_ == "hessian" and clf.n_iter_ <= 30
+    tight = fit_quietly(newton(alpha=alpha, l1_ratio=1.0), X, y)
+    # The default tol=1e-4 stops within tol**2 (relative) of the optimum.
+    assert objective(clf) - objective(tight) <= 1e-8 * objective(tight)
