@@ -69,6 +69,7 @@ class ProximalNewtonMetric:
         self.working_set = working_set
         self.h = None  # the sample's curvature weights (working set only)
         self._cache = None  # (grad_W, solution) of the last solve
+        self._raw = None  # the raw predictions of the last refresh
 
     @classmethod
     def create(cls, objective, l1, all_rows=False):
@@ -80,7 +81,12 @@ class ProximalNewtonMetric:
         return cls(hessian, l1, objective.n_features > _WORKING_SET_FEATURES)
 
     def refresh(self, raw):
-        """Bring the model's curvature to ``raw``; True when it changed."""
+        """Bring the model's curvature to ``raw``; True when it changed.  Once
+        per point: the direction refreshes before the stopping test, so that
+        the model solved for the test is the one the step takes."""
+        if raw is self._raw:
+            return False
+        self._raw = raw
         self._cache = None
         if self.working_set:
             # Formed on the working set at each solve, from these weights.

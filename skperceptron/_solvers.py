@@ -109,7 +109,7 @@ class ProximalGradientSolver:
         )  # fmt: skip
         search = LineSearch(obj, pen, verbose=self.verbose)
         if isinstance(metric, ProximalNewtonMetric):
-            direction = ProximalNewtonDirection(obj, search, stopping)
+            direction = ProximalNewtonDirection(obj, search, stopping, metric)
         elif self.accelerated and self.line_search and not pen:
             direction = PlanarMomentum(obj, search, stopping)
         else:
@@ -312,13 +312,18 @@ class ProximalNewtonDirection:
     searched along on the exact objective from the unit step; no momentum,
     which Newton's steps do not need."""
 
-    def __init__(self, objective, search, stopping):
+    def __init__(self, objective, search, stopping, metric):
         self.objective, self.search, self.stopping = objective, search, stopping
+        self.metric = metric
 
     def anchor(self, W, c, raw, F):
         return W, c, raw, F
 
     def gradient(self, W, raw):
+        # The model at this point before the stopping test, which solves it
+        # (the loop's refresh that follows is then a no-op): one subproblem
+        # per iteration, not two.
+        self.metric.refresh(raw)
         return self.objective.gradient(W, raw)[:2]
 
     def propose(self, W, c, grad_W, grad_c, metric, step, pen):
