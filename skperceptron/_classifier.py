@@ -60,13 +60,13 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         ``"gd"`` at the same cost per iteration, so keep it.  ``"gd"``: plain
         (proximal) gradient descent, for comparisons and teaching.
     preconditioner : {"auto", "hessian", "diagonal"} or None, default="auto"
-        ``"hessian"``: Newton-type steps from the curvature of a sample of
-        rows, the fewest iterations; needs ``line_search=True``, no L1 part and
-        ``n_outputs * (n_features + 1)**2`` float64 numbers of memory.
+        ``"hessian"``: (proximal, with L1) Newton steps from a row sample's
+        curvature, the fewest iterations; needs ``line_search=True``, with L1
+        NumPy or SciPy data, and ``n_outputs * (n_features + 1)**2`` floats.
         ``"diagonal"``: one step size per feature, insensitive to the scales of
         the features.  ``None``: one step size, slow unless the features are
         standardized.  ``"auto"``: ``"hessian"`` where it applies and up to
-        512 features, else ``"diagonal"`` (``preconditioner_`` says which).
+        512 features (any with L1), else ``"diagonal"`` (``preconditioner_``).
     learning_rate : "auto" or float, default="auto"
         The step size, in the preconditioner's metric.  ``"auto"``: 1 with a
         preconditioner and the line search, else the reciprocal of an upper

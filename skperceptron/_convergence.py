@@ -24,6 +24,12 @@ _ROUNDING = 64
 # iterations; before two iterations, the model's decrease at most
 # _FIRST_FRACTION tol |J|.
 _GAP_FRACTION = 0.5
+# Without a preconditioner (the only case where the scales of the features
+# matter), column variances differing by more than _SCALES_DIFFER are named as
+# the cause of a fit that did not converge, and by more than _SCALES_MATTER
+# standardizing is suggested beside more iterations.
+_SCALES_DIFFER = 1e4
+_SCALES_MATTER = 10.0
 _GAP_WINDOW = 3
 _FIRST_FRACTION = 0.01
 
@@ -42,6 +48,7 @@ class SolverResult:
     criterion: float
     loss_curve: list = field(default_factory=list)
     coef_norm_curve: list = field(default_factory=list)
+    newton: bool = False  # steps in a sampled Hessian (with or without L1)
 
 
 class Progress:
@@ -137,6 +144,9 @@ class Stopping:
         (diagonal metric), which is 0 at an optimum where the plain gradient
         is not."""
         xp = self.objective.xp
+        if hasattr(metric, "model_decrease"):
+            # The proximal Newton model, minimized (and kept for the step).
+            return metric.model_decrease(W, grad_W, grad_c)
         if not self.penalty:
             return 0.5 * quadratic(metric, grad_W, grad_c, xp)
         dW, dc = metric.direction(grad_W, grad_c)
@@ -165,6 +175,8 @@ class Stopping:
           of the decrease still available (:meth:`model_decrease`,
           ``0.5 g' M^-1 g`` without an L1 part; 0.3 to 6 x |J| from a cold
           start) is at most ``0.01 tol |J|``;
+        - with a proximal Newton metric: the decrease its model predicts for
+          the next step, at most ``tol**2 |J|``;
         - otherwise Aitken's extrapolation of the objective values: with
           ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
           windows of ``m`` iterations, the rate ``r = d2 / d1`` (``d1 > d2``)
@@ -177,6 +189,13 @@ class Stopping:
         k = len(history) - 1
         F = history[-1]
         scale = self.tol * abs(F)
+        if hasattr(metric, "model_decrease"):
+            # A proximal Newton model estimates the remaining decrease itself
+            # (to second order), better than an extrapolation of the values;
+            # its steps converge quadratically, so asking for tol**2 |J| costs
+            # about one iteration (and leaves no fit's optimum above the
+            # diagonal metric's, whose gap test is looser).
+            return self.model_decrease(W, grad_W, grad_c, metric) <= self.tol * scale
         m = max(1, k // _GAP_WINDOW)
         if k < 2 * m:
             return self.model_decrease(W, grad_W, grad_c, metric) <= _FIRST_FRACTION * scale
@@ -278,28 +297,33 @@ def diagnose(result, *, tol, max_iter, alpha, l1_ratio, line_search, dtype, scal
             "this dtype can resolve on this problem."
         )
     elif result.stop_reason == "stalled":
+        advice = "a larger tol" if result.newton else "preconditioner='hessian' or a larger tol"
+        metric = "sampled Hessian" if result.newton else "preconditioner"
         cause = (
             f" For {_MAX_STALLED} iterations neither J nor the gradient test improved, "
             "although each step's model predicted a decrease beyond rounding: the "
-            "preconditioner misjudges the curvature here; try "
-            "preconditioner='hessian' (without an L1 part) or a larger tol."
+            f"{metric} misjudges the curvature here; try {advice}."
         )
     elif result.stop_reason == "line_search":
         cause = (
             " The line search found no step that decreases the objective along "
             "the preconditioned gradient (60 halvings)."
         )
-    elif scale_ratio is not None and scale_ratio > 1e4:
+    elif scale_ratio is not None and scale_ratio > _SCALES_DIFFER:
         cause = (
             f" The features have very different scales (ratio {scale_ratio:.1e} "
             "between the largest and smallest column variance): standardize them "
             "(StandardScaler) or use the default preconditioner='auto'."
         )
-    else:
+    elif scale_ratio is not None and scale_ratio > _SCALES_MATTER:
+        # Only without a preconditioner do the scales of the features slow a
+        # fit; on standardized features (ratio 1) the advice would be false.
         cause = (
-            f" Increase max_iter (now {max_iter}) or tol, or standardize "
-            "the features."
+            f" Increase max_iter (now {max_iter}) or tol, or standardize the "
+            f"features (their variances differ by a factor {scale_ratio:.1e})."
         )
+    else:
+        cause = f" Increase max_iter (now {max_iter}) or tol."
     return head + cause
 
 

@@ -88,14 +88,15 @@ class LineSearch:
         step grows by up to 2, but never past the curvature of the smooth part
         measured along the direction (``kappa``): ``d' M d / step >= kappa`` is
         the upper bound that proximal gradient steps need, which Armijo's test
-        alone does not check (it passes steps up to twice too long).  Without
-        one, up to two Newton steps on the ray refine the accepted step.
+        alone does not check (it passes steps up to twice too long); ``None``
+        for a proximal Newton step, whose unit length needs no growth.  Without
+        an L1 part, up to two Newton steps on the ray refine the accepted step.
         """
         phi = along(self.objective, W, raw, dW, draw)
         pen = self.penalty
         xp = self.objective.xp
         products = [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)]
-        if pen:
+        if pen and metric_W is not None:
             products.append(vdot(xp, dW * metric_W, dW))
         slope_W, slope_c, *model_W = to_host(xp, products)
         decrease = float(slope_W + slope_c)
@@ -131,7 +132,7 @@ class LineSearch:
             return 0.0, F0, 1.0, -decrease
         if pen:
             grow = s
-            if n_halvings == 0:
+            if n_halvings == 0 and metric_W is not None:
                 # d' M d / step; the intercepts' part is -g_c' d_c (d_c = -step M^-1 g_c).
                 model = float(model_W[0] - slope_c)
                 grow = min(2.0, model / kappa) if kappa > 0 else 2.0

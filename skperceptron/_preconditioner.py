@@ -26,6 +26,7 @@ import numpy as np
 
 from ._backend import from_host, is_sparse, ones, to_host, to_numpy, vdot
 from ._hessian import HessianMetric
+from ._prox_newton import _WORKING_SET_FEATURES, ProximalNewtonMetric
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
 # [X, 1] (its sample then has 8 rows per column: 4,104 x 513 float64 is 17 MB,
@@ -45,18 +46,24 @@ _HESSIAN_LIMIT_ENTRIES = 2**27
 def resolve(preconditioner, objective, *, l1, line_search):
     """The preconditioner a fit uses: ``preconditioner``, with "auto" resolved,
     or a ValueError naming why "hessian" cannot be used here."""
-    if preconditioner == "hessian" and (l1 or not line_search):
+    host = _on_host(objective)
+    if preconditioner == "hessian" and (not line_search or (l1 and not host)):
         raise ValueError(
-            "preconditioner='hessian' needs line_search=True and no L1 part "
-            f"(got line_search={line_search}, alpha * l1_ratio = {l1:g}): the L1 "
-            "part's proximal step is separable only in a diagonal metric, and a "
-            "Newton-type step without a line search may diverge. Use "
-            "preconditioner='diagonal'."
+            "preconditioner='hessian' needs line_search=True, and with an L1 part "
+            "NumPy or SciPy sparse data (got line_search="
+            f"{line_search}, alpha * l1_ratio = {l1:g}, X of type "
+            f"{type(objective.X).__name__}): a Newton-type step without a line "
+            "search may diverge, and the proximal Newton subproblem is solved on "
+            "the host. Use preconditioner='diagonal'."
         )
     columns = objective.n_features + objective.fit_intercept
+    # With an L1 part and many features the model is formed on a working set:
+    # no K (q, q) matrices.
+    working_set = bool(l1) and objective.n_features > _WORKING_SET_FEATURES
+    blocks = 0 if working_set else objective.n_outputs * columns**2
     if preconditioner == "hessian":
         sample = HessianMetric.sample_size(objective.n_samples, columns)
-        entries = max(objective.n_outputs * columns**2, sample * columns)
+        entries = max(blocks, sample * columns)
         if entries > _HESSIAN_LIMIT_ENTRIES:
             raise ValueError(
                 f"preconditioner='hessian' needs {objective.n_outputs} matrices of "
@@ -70,10 +77,10 @@ def resolve(preconditioner, objective, *, l1, line_search):
     # The row sample, in float64.
     sample_bytes = 8 * HessianMetric.sample_size(objective.n_samples, columns) * columns
     if (
-        l1
-        or not line_search
-        or columns > _HESSIAN_MAX_COLUMNS
-        or objective.n_outputs * columns**2 > _HESSIAN_MAX_ENTRIES
+        not line_search
+        or (l1 and not host)
+        or (columns > _HESSIAN_MAX_COLUMNS and not working_set)
+        or blocks > _HESSIAN_MAX_ENTRIES
         or sample_bytes > max(_HESSIAN_FREE_BYTES, 0.1 * _nbytes(objective.X))
     ):
         return "diagonal"
@@ -83,12 +90,17 @@ def resolve(preconditioner, objective, *, l1, line_search):
 def make(preconditioner, objective, *, l1, line_search, learning_rate):
     """``(kind, step, metric)``: the preconditioner in use (``preconditioner``
     resolved, see :func:`resolve`), the initial step in its metric and the
-    metric, ready for the solver (a :class:`DiagonalMetric` or a
-    :class:`HessianMetric`)."""
+    metric, ready for the solver (a :class:`DiagonalMetric`, a
+    :class:`HessianMetric` or, with an L1 part, a
+    :class:`~._prox_newton.ProximalNewtonMetric`)."""
     kind = resolve(preconditioner, objective, l1=l1, line_search=line_search)
     auto_step = learning_rate == "auto"
     if kind == "hessian":
-        metric = HessianMetric.create(objective, all_rows=preconditioner == "hessian")
+        all_rows = preconditioner == "hessian"
+        if l1:
+            metric = ProximalNewtonMetric.create(objective, l1, all_rows=all_rows)
+        else:
+            metric = HessianMetric.create(objective, all_rows=all_rows)
         if metric is not None:
             return "hessian", (1.0 if auto_step else float(learning_rate)), metric
         kind = "diagonal"  # "auto" and a sample that misrepresents a column
@@ -109,6 +121,13 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate):
     if not objective.fit_intercept:
         inv_c = objective.xp.zeros_like(inv_c)
     return kind, step, DiagonalMetric(inv_W, inv_c)
+
+
+def _on_host(objective):
+    """Whether X is a NumPy array or a SciPy sparse matrix (not an Array API
+    array on a device, nor a Dask array): where the proximal Newton model,
+    solved by coordinate descent on the host, applies."""
+    return isinstance(objective.X, np.ndarray) or is_sparse(objective.X)
 
 
 def _nbytes(X):

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The solver: one loop of proximal gradient steps, with a pluggable direction.
 
-The directions (gd, FISTA, and momentum in a plane minimized by Newton) decide
+The directions (gd, FISTA, momentum in a plane minimized by Newton, and
+proximal Newton steps for the L1 part in the sampled Hessian) decide
 where each iteration goes; the loop, the stopping rule (``_convergence``) and
 the line searches (``_linesearch``) are shared by all of them.
 """
@@ -15,6 +16,7 @@ from ._backend import all_finite, to_host, vdot
 from ._convergence import Stopping
 from ._linesearch import LineSearch
 from ._preconditioner import DiagonalMetric
+from ._prox_newton import ProximalNewtonMetric
 
 
 @dataclass
@@ -77,8 +79,10 @@ class ProximalGradientSolver:
         monitor=None,
         verbose=0,
     ):
-        if penalty and not isinstance(metric, DiagonalMetric):
-            raise ValueError("the L1 part's proximal step needs a diagonal metric")
+        if penalty and not isinstance(metric, (DiagonalMetric, ProximalNewtonMetric)):
+            raise ValueError(
+                "the L1 part's proximal step needs a diagonal or a proximal Newton metric"
+            )
         self.objective = objective
         self.penalty = penalty
         self.accelerated = accelerated
@@ -104,7 +108,9 @@ class ProximalGradientSolver:
             monitor=self.monitor, verbose=self.verbose,
         )  # fmt: skip
         search = LineSearch(obj, pen, verbose=self.verbose)
-        if self.accelerated and self.line_search and not pen:
+        if isinstance(metric, ProximalNewtonMetric):
+            direction = ProximalNewtonDirection(obj, search, stopping, metric)
+        elif self.accelerated and self.line_search and not pen:
             direction = PlanarMomentum(obj, search, stopping)
         else:
             direction = Fista(obj, search, stopping, self.accelerated, self.line_search)
@@ -132,10 +138,7 @@ class ProximalGradientSolver:
                 break
             if metric.refresh(rawy):
                 step = self.step  # a new metric: its own step again
-            dW, dc = metric.direction(grad_W, grad_c)
-            dW, dc = -step * dW, -step * dc
-            if pen:
-                dW = pen.prox(Wy + dW, step * metric.inv_W) - Wy
+            dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
             move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
                                   metric, step)  # fmt: skip
             del Wy, cy, rawy, dW, dc
@@ -155,10 +158,25 @@ class ProximalGradientSolver:
             if stop:
                 reason = stop
                 break
-        return stopping.result(W, c, raw, n_iter, reason, step, crit)
+        result = stopping.result(W, c, raw, n_iter, reason, step, crit)
+        result.newton = not isinstance(metric, DiagonalMetric)
+        return result
 
 
-class PlanarMomentum:
+class GradientStep:
+    """The proximal gradient step of gd, FISTA and the planar momentum."""
+
+    def propose(self, W, c, grad_W, grad_c, metric, step, pen):
+        """``d = prox_t(W - t M^-1 grad) - W`` for the coefficients, ``-t M^-1
+        grad`` for the intercepts, ``t = step``."""
+        dW, dc = metric.direction(grad_W, grad_c)
+        dW, dc = -step * dW, -step * dc
+        if pen:
+            dW = pen.prox(W + dW, step * metric.inv_W) - W
+        return dW, dc
+
+
+class PlanarMomentum(GradientStep):
     """Momentum with both weights optimized: the accelerated solver without L1.
 
     Each iteration minimizes over the plane ``x + a d + b (x - x_prev)``
@@ -219,7 +237,7 @@ class PlanarMomentum:
         return Move(W + new_dW, c + new_dc, raw, value, predicted, a0 if a0 > 0 else 1.0)
 
 
-class Fista:
+class Fista(GradientStep):
     """Gradient descent (``accelerated=False``) or FISTA on the composite
     objective, with a line search along each proximal step.
 
@@ -287,3 +305,40 @@ class Fista:
             if restart:
                 self.prev = None
         return move
+
+
+class ProximalNewtonDirection:
+    """Proximal Newton steps (:mod:`._prox_newton`): the model's minimizer,
+    searched along on the exact objective from the unit step; no momentum,
+    which Newton's steps do not need."""
+
+    def __init__(self, objective, search, stopping, metric):
+        self.objective, self.search, self.stopping = objective, search, stopping
+        self.metric = metric
+
+    def anchor(self, W, c, raw, F):
+        return W, c, raw, F
+
+    def gradient(self, W, raw):
+        # The model at this point before the stopping test, which solves it
+        # (the loop's refresh that follows is then a no-op): one subproblem
+        # per iteration, not two.
+        self.metric.refresh(raw)
+        return self.objective.gradient(W, raw)[:2]
+
+    def propose(self, W, c, grad_W, grad_c, metric, step, pen):
+        return metric.step(W, grad_W, grad_c)
+
+    def move(self, W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc, metric, step):
+        obj, xp = self.objective, self.objective.xp
+        draw = obj.matvec(dW, dc)
+        s, F_new, _, predicted = self.search.ray(
+            W, raw, F, grad_W, grad_c, dW, dc, draw, None
+        )
+        if s == 0.0:
+            return self.stopping.no_step(F, predicted)
+        W_new, c_new = W + s * dW, c + s * dc
+        raw_new = obj.settle(raw + s * draw if s != 1.0 else raw + draw)
+        if not (math.isfinite(F_new) and all_finite(xp, W_new, c_new)):
+            return "diverged"
+        return Move(W_new, c_new, raw_new, F_new, predicted)

@@ -179,7 +179,7 @@ CAUSES = {
     "diverged": "The iterates diverge with this fixed learning_rate",
     "separable": "The training data appear linearly separable",
     "flat": "The objective is flat to float64 precision here",
-    "stalled": "the preconditioner misjudges the curvature",
+    "stalled": "misjudges the curvature here",
     "line_search": "The line search found no step",
     "scale": "The features have very different scales",
     "default": "Increase max_iter (now 100) or tol",
@@ -244,6 +244,36 @@ def test_diagnose_scale_ratio_beyond_1e4_names_the_scales():
     assert the_cause(diagnosis(hand_made_result(), scale_ratio=1e4)) == "default"
     # A stop reason that names its own cause comes first.
     assert the_cause(diagnosis(hand_made_result("stalled"), scale_ratio=2.5e5)) == "stalled"
+
+
+def test_diagnose_advises_standardizing_only_where_scales_matter():
+    # scale_ratio is None with a preconditioner, which undoes the scales.
+    assert "standardize" not in diagnosis(hand_made_result(), scale_ratio=None)
+    assert "standardize" not in diagnosis(hand_made_result(), scale_ratio=1.0)
+    assert "standardize" not in diagnosis(hand_made_result(), scale_ratio=10.0)
+    message = diagnosis(hand_made_result(), scale_ratio=50.0)
+    assert the_cause(message) == "default"
+    assert message.endswith(
+        "or standardize the features (their variances differ by a factor 5.0e+01)."
+    )
+
+
+def test_diagnose_stalled_in_the_sampled_hessian_does_not_suggest_it():
+    result = hand_made_result("stalled")
+    assert "try preconditioner='hessian'" in diagnosis(result)
+    result.newton = True
+    message = diagnosis(result)
+    assert the_cause(message) == "stalled"
+    assert "the sampled Hessian misjudges" in message and "'hessian'" not in message
+
+
+@pytest.mark.parametrize("params", [{}, {"l1_ratio": 0.5}, {"preconditioner": None}])
+def test_no_standardize_advice_on_standardized_features(breast_cancer, params):
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning) as record:
+        BCEPerceptronClassifier(max_iter=2, **params).fit(X, y)
+    (message,) = [str(w.message) for w in record]
+    assert message.endswith("Increase max_iter (now 2) or tol."), message
 
 
 def test_diagnose_causes_are_checked_in_order():

@@ -121,8 +121,13 @@ CASES = {
         dict(solver="gd", preconditioner=None, class_weight="balanced"),
         False,
     ),
-    # Elastic net: the proximal step, the Armijo search; NumPy weights.
-    "multilabel-elastic-net": ("multilabel", dict(solver="gd", l1_ratio=0.5), True),
+    # Elastic net: the proximal step, the Armijo search; NumPy weights.  The
+    # diagonal metric pinned: on NumPy "auto" takes proximal Newton steps.
+    "multilabel-elastic-net": (
+        "multilabel",
+        dict(solver="gd", l1_ratio=0.5, preconditioner="diagonal"),
+        True,
+    ),
     # FISTA with a fixed step from the power iteration (metric_lipschitz).
     "multiclass-fixed-step-no-intercept": (
         "multiclass",

@@ -15,7 +15,8 @@ from sklearn.linear_model import LogisticRegression
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._objective import BCEObjective
-from skperceptron._hessian import HessianMetric, _inverse
+from skperceptron import _hessian as hessian_module
+from skperceptron._hessian import HessianMetric, _inverse, _inverses
 from skperceptron._preconditioner import _HESSIAN_FREE_BYTES, resolve
 
 
@@ -167,6 +168,29 @@ def test_inverse_of_badly_scaled_and_singular_matrices():
     assert_allclose(M @ (_inverse(M) @ g), g, rtol=1e-3, atol=1e-6 * np.abs(g).max())
 
 
+def test_batched_cholesky_equals_each_units_inverse(monkeypatch):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((200, 6)) * 10.0 ** rng.uniform(-3, 3, 6)
+    blocks = [A.T @ (A * rng.random((200, 1))) for _ in range(4)]
+    expected = [_inverse(M) for M in blocks]
+    singular = blocks[0].copy()
+    singular[:, 5] = singular[5, :] = 0.0  # no curvature, no penalty: floored
+    calls = []
+    monkeypatch.setattr(
+        hessian_module, "_inverse", lambda M, xp=np: calls.append(M) or _inverse(M, xp)
+    )
+    # Well conditioned: the batched Cholesky path alone, the same inverses.
+    for M, inverse, reference in zip(blocks, _inverses(blocks), expected):
+        assert_allclose(inverse, reference, rtol=1e-9, atol=1e-12 * np.abs(reference).max())
+        assert_allclose(inverse @ M, np.eye(6), atol=1e-9)
+        assert_allclose(inverse, inverse.T)
+    assert not calls
+    # A singular block: the floored eigendecomposition, as one unit would get.
+    inverses = _inverses([*blocks, singular])
+    assert calls
+    assert_allclose(inverses[-1], _inverse(singular))
+
+
 def test_inverse_falls_back_to_the_diagonal():
     M = np.array([[4.0, np.nan], [np.nan, 1.0]])
     assert_allclose(_inverse(M), np.diag([0.25, 1.0]))
@@ -189,10 +213,12 @@ def test_two_samples_without_penalty():
     "params, data, expected",
     [
         ({}, "dense", "hessian"),
-        ({"l1_ratio": 0.5}, "dense", "diagonal"),
+        ({"l1_ratio": 0.5}, "dense", "hessian"),  # proximal Newton
         ({"line_search": False}, "dense", "diagonal"),
         ({}, "wide", "diagonal"),  # 600 features > 512
+        ({"l1_ratio": 0.5}, "wide", "hessian"),  # on a working set
         ({}, "sparse-wide", "diagonal"),
+        ({"l1_ratio": 0.5}, "sparse-wide", "diagonal"),  # sample 11 MB > 4 MiB
         ({"preconditioner": "diagonal"}, "dense", "diagonal"),
         ({"preconditioner": None}, "dense", None),
     ],
@@ -231,19 +257,18 @@ def test_auto_keeps_the_sample_within_a_tenth_of_x(x_megabytes, expected):
         X=SimpleNamespace(nbytes=int(x_megabytes * 1e6), shape=(n, p)),
     )
     assert resolve("auto", objective, l1=0.0, line_search=True) == expected
+    # The proximal Newton model is solved on the host: "auto" keeps the
+    # diagonal metric for an L1 part on data that is not NumPy's or SciPy's,
+    # and an explicit "hessian" is refused there.
+    assert resolve("auto", objective, l1=0.1, line_search=True) == "diagonal"
+    with pytest.raises(ValueError, match="NumPy or SciPy sparse data"):
+        resolve("hessian", objective, l1=0.1, line_search=True)
 
 
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        ({"l1_ratio": 0.5}, "needs line_search=True and no L1 part"),
-        ({"line_search": False}, "needs line_search=True and no L1 part"),
-    ],
-)
-def test_hessian_refuses(params, match):
+def test_hessian_refuses_a_fixed_step():
     X, y = make_classification(100, 5, random_state=0)
-    with pytest.raises(ValueError, match=match):
-        BCEPerceptronClassifier(preconditioner="hessian", **params).fit(X, y)
+    with pytest.raises(ValueError, match="needs line_search=True"):
+        BCEPerceptronClassifier(preconditioner="hessian", line_search=False).fit(X, y)
 
 
 def test_hessian_refuses_what_would_not_fit_in_memory():
