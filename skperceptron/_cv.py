@@ -197,7 +197,7 @@ class BCEPerceptronClassifierCV(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         data = prepare_fit(self, X, y, sample_weight)
-        X, y, Y, classes, kind = data.X, data.y, data.Y, data.classes, data.kind
+        X, y, classes, kind = data.X, data.y, data.classes, data.kind
         if sample_weight is not None:
             # Sliced per fold below (prepare_fit keeps what the caller gave).
             data.sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)

@@ -131,7 +131,8 @@ def test_alpha_grid_from_alpha_max(cancer):
     """An int grid starts at alpha_max: with pure L1, every coefficient is zero
     there and some is not just below it."""
     X, y = cancer
-    clf = BCEPerceptronClassifierCV(alphas=7, l1_ratios=(1.0, 0.0), cv=3).fit(X, y)
+    clf = BCEPerceptronClassifierCV(alphas=7, l1_ratios=(1.0, 0.0), cv=3, max_iter=5000)
+    clf.fit(X, y)
     data = _prepared(X, y)
     top = alpha_max(X, data.Y, data.sw, True, 1.0)
     assert clf.alphas_.shape == (2, 7)
@@ -208,7 +209,7 @@ def test_scoring_and_parallel_folds(cancer):
 def test_grid_search_over_l1_ratios(cancer):
     X, y = cancer
     search = GridSearchCV(
-        BCEPerceptronClassifierCV(alphas=3, cv=3), {"l1_ratios": [(0.0,), (1.0,)]}, cv=2
+        BCEPerceptronClassifierCV(alphas=3, cv=3, max_iter=5000), {"l1_ratios": [(0.0,), (1.0,)]}, cv=2
     ).fit(X, y)
     assert search.best_params_["l1_ratios"] in [(0.0,), (1.0,)]
     assert search.best_estimator_.l1_ratio_ == search.best_params_["l1_ratios"][0]
@@ -231,8 +232,8 @@ def test_screening_gives_the_unscreened_path():
     assert_allclose(screened.coefs, full.coefs, atol=1e-4)
     nonzero = np.count_nonzero(screened.coefs[:, 0], axis=1)
     assert nonzero[0] == 0 and 0 < nonzero[-1] < 40
-    # A fit on the working set is a fit on few columns: at most a few KKT rounds.
-    assert np.all(screened.n_fits <= 3)
+    # The strong set rarely misses a feature: at most one more fit per alpha.
+    assert np.all(screened.n_fits <= 2)
 
 
 def test_folds_do_not_copy_X():
