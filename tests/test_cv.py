@@ -66,7 +66,8 @@ def test_path_matches_independent_fits(cancer, l1_ratio):
             intercept = clf.intercepts_paths_[fold, 0, index]
             optimum = reference.objective(X[train], y[train])
             value = _objective_at(reference, X[train], y[train], coef, intercept)
-            assert optimum - 1e-12 <= value <= optimum + 1e-4
+            # The reference is itself within its tol of the optimum.
+            assert optimum - 1e-8 <= value <= optimum + 1e-4
             if l1_ratio == 0:
                 assert_allclose(coef, reference.coef_, atol=0.02 * np.abs(reference.coef_).max())
 
