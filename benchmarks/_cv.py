@@ -108,8 +108,8 @@ def _path_table(quick):
     alphas = alpha_max(X, Y, sw, True, 1.0) * np.logspace(0, -2, N_ALPHAS)
     rows = [
         f"\n### L1 path, {n} x {p} (p >> n), {N_ALPHAS} alphas from alpha_max to alpha_max/100\n",
-        "| alpha / alpha_max | non-zeros | fits (KKT rounds) | iterations | ms |",
-        "|---|---|---|---|---|",
+        "| alpha / alpha_max | non-zeros | working set | fits (KKT rounds) | iterations | ms |",
+        "|---|---|---|---|---|---|",
     ]
     total = {}
     for screening in (True, False):
@@ -124,6 +124,7 @@ def _path_table(quick):
     for k, alpha in enumerate(alphas):
         rows.append(
             f"| {alpha / alphas[0]:.3g} | {np.count_nonzero(screened.coefs[k])} | "
+            f"{screened.n_working[k]} | "
             f"{screened.n_fits[k]} | {screened.n_iter[k]} | {1e3 * screened.seconds[k]:.1f} |"
         )
     rows.append(

@@ -233,8 +233,11 @@ def test_screening_gives_the_unscreened_path():
     assert_allclose(screened.coefs, full.coefs, atol=1e-4)
     nonzero = np.count_nonzero(screened.coefs[:, 0], axis=1)
     assert nonzero[0] == 0 and 0 < nonzero[-1] < 40
-    # The strong set rarely misses a feature: at most one more fit per alpha.
-    assert np.all(screened.n_fits <= 2)
+    # A few KKT rounds per alpha, and working sets near the active sets (the
+    # strong set alone holds hundreds of the 600 features here).
+    assert np.all(screened.n_fits <= 4)
+    assert np.all(screened.n_working <= 3 * np.maximum(nonzero, 10))
+    assert np.all(full.n_working == 600)
 
 
 def test_folds_do_not_copy_X():
