@@ -4,10 +4,10 @@
 from sklearn.base import is_classifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skperceptron import BCEPerceptronClassifier
+from skperceptron import BCEPerceptronClassifier, BCEPerceptronClassifierCV
 
 
-@parametrize_with_checks([BCEPerceptronClassifier()])
+@parametrize_with_checks([BCEPerceptronClassifier(), BCEPerceptronClassifierCV()])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

@@ -21,6 +21,7 @@ PAGES = {
     "getting_started.rst": (),
     "user_guide/mathematics.rst": (),
     "user_guide/training.rst": (),
+    "user_guide/cross_validation.rst": (),
     "user_guide/monitoring.rst": ("sklearn.callback", "matplotlib"),
     "user_guide/troubleshooting.rst": (),
     "user_guide/saving.rst": ("skops.io", "joblib"),
