@@ -194,12 +194,18 @@ def block(result):
 
 
 def update_results(text, label, body):
-    """RESULTS.md's text with the label's block replaced, or appended under WORKFLOW_HEADING."""
+    """RESULTS.md's text with the label's block replaced, else put after the
+    last label's block, else appended under WORKFLOW_HEADING."""
     start, end = f"<!-- workflow:{label} -->", f"<!-- /workflow:{label} -->"
     new = f"{start}\n{body}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if pattern.search(text):
         return pattern.sub(lambda _: new, text)
+    ends = list(re.finditer(r"<!-- /workflow:[^>]*-->\n?", text))
+    if ends:  # beside the other labels, before whatever sections follow them
+        at = ends[-1].end()
+        rest = text[at:].lstrip("\n")
+        return text[:at].rstrip("\n") + "\n\n" + new + "\n" + ("\n" + rest if rest.strip() else "")
     if WORKFLOW_HEADING not in text:
         text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + f"{WORKFLOW_HEADING}\n\n{INTRO}"
     return text.rstrip("\n") + "\n\n" + new + "\n"

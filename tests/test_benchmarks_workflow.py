@@ -215,12 +215,16 @@ def test_json_round_trip_merge_and_results_md_blocks(tmp_path):
     assert len(_workflow_report.merge(loaded, copy.deepcopy(first))["runs"]) == 1
 
     _workflow_report.write(merged, tmp_path)
+    # A section written after the workflow's blocks stays after the next label's.
+    results_md = tmp_path / "RESULTS.md"
+    results_md.write_text(results_md.read_text() + "\n## Cross-validation\n\nits tables\n")
     _workflow_report.write(_full_result("after"), tmp_path)
     text = (tmp_path / "RESULTS.md").read_text()
     assert text.startswith("# Benchmark results\n\nthe comparison\n")
     assert text.count(_workflow_report.WORKFLOW_HEADING) == 1
     assert text.count("<!-- workflow:before -->") == 1 and text.count("<!-- workflow:after -->") == 1
-    assert text.index("### before") < text.index("### after")
+    assert text.index("### before") < text.index("### after") < text.index("## Cross-validation")
+    assert text.endswith("## Cross-validation\n\nits tables\n")
     assert "MISSED (time)" in text.split("<!-- workflow:before -->")[1].split("<!-- /workflow:before -->")[0]
     section = _workflow_report.workflow_section(text)
     assert section.startswith(_workflow_report.WORKFLOW_HEADING) and "### after" in section
