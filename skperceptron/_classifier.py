@@ -14,7 +14,7 @@ from . import _dask, _preconditioner
 from ._backend import astype, copy, from_host, input_namespace, matmul, to_numpy, zeros
 from ._compat import HAS_CALLBACKS, CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._compat import check_same_namespace, move_to, validate_data
-from ._convergence import diagnose
+from ._convergence import DIAGNOSED, diagnose
 from ._data import class_list, encode_known_targets, fold_weights, log_odds, prepare_fit
 from ._monitor import Monitor
 from ._objective import BCEObjective
@@ -211,12 +211,11 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 stays float32, sparse stays sparse.  Under
-            ``sklearn.config_context(array_api_dispatch=True)`` (with
-            ``SCIPY_ARRAY_API=1`` set before SciPy is imported), an array of
-            any Array API library, e.g. a PyTorch tensor on a GPU: the whole
-            fit runs in that library and on that device, and ``coef_``,
-            ``intercept_`` and the predictions are arrays of it.
+            Training data; float32 stays float32, sparse stays sparse.  With
+            ``sklearn.config_context(array_api_dispatch=True)`` (and
+            ``SCIPY_ARRAY_API=1`` before SciPy is imported) any Array API array,
+            e.g. a PyTorch tensor on a GPU: the fit, ``coef_``, ``intercept_``
+            and the predictions stay in that library and on that device.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -237,13 +236,12 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         smooth = BCEObjective(X, Y, sw, l2=l2, fit_intercept=self.fit_intercept, center=center)
         return smooth, L1Penalty(l1)
 
-    def _fit_prepared(self, data):
+    def _fit_prepared(self, data, start=None):
         """The fit from prepared data (a ``FitData``), for every backend."""
         self.classes_, self._label_kind = data.classes, data.kind
-        objective, penalty = self._problem(
-            data.X, data.Y, data.sw, center=self.preconditioner is not None
-        )
-        W0, c0 = self._initial_parameters(objective, data)
+        center = self.preconditioner is not None
+        objective, penalty = self._problem(data.X, data.Y, data.sw, center=center)
+        W0, c0 = self._initial_parameters(objective, data, start)
         self.preconditioner_, step, metric = _preconditioner.make(
             self.preconditioner,
             objective,
@@ -265,16 +263,9 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             monitor.attach_callbacks(callback_ctx, X, y, metadata, W0, c0)
 
         solver = ProximalGradientSolver(
-            objective,
-            penalty,
-            accelerated=self.solver == "nesterov",
-            metric=metric,
-            step=step,
-            line_search=self.line_search,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            monitor=monitor,
-            verbose=self.verbose,
+            objective, penalty, metric=metric, step=step, monitor=monitor,
+            accelerated=self.solver == "nesterov", line_search=self.line_search,
+            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
         )
         del metric  # held by the solver, which keeps only its inverse
         result = solver.solve(W0, c0)
@@ -298,15 +289,8 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         self.n_matvec_, self.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
 
         if result.stop_reason not in ("converged", "stopped"):
-            settings = ("tol", "max_iter", "alpha", "l1_ratio", "line_search")
-            message = diagnose(
-                result,
-                dtype=objective.dtype,
-                scale_ratio=scale_ratio,
-                Y=data.Y,
-                sw=data.sw,
-                **{name: getattr(self, name) for name in settings},
-            )
+            settings = {name: getattr(self, name) for name in DIAGNOSED}
+            message = diagnose(result, objective.dtype, scale_ratio, data.Y, data.sw, **settings)
             warnings.warn(message, ConvergenceWarning)
         if callback_ctx is not None:
             callback_ctx.call_on_fit_task_end(
@@ -314,12 +298,14 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             )
         return self
 
-    def _initial_parameters(self, objective, data):
+    def _initial_parameters(self, objective, data, start=None):
         K, p, dtype = objective.n_outputs, objective.n_features, objective.dtype
         xp, device = objective.xp, objective.device
-        warm = self.warm_start and hasattr(self, "coef_") and tuple(self.coef_.shape) == (K, p)
-        if warm and class_list(getattr(self, "_fitted_classes", [])) == class_list(data.classes):
-            W, c = self.coef_, self.intercept_
+        warm = self.warm_start and hasattr(self, "_fitted_classes") and self.coef_.shape == (K, p)
+        if warm and start is None and self._fitted_classes == class_list(data.classes):
+            start = self.coef_, self.intercept_
+        if start is not None:
+            W, c = start
             if xp is not np:
                 W, c = move_to(W, c, xp=xp, device=device)
             # Copies: the solver updates its iterates in place.
@@ -397,3 +383,18 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             y, Y, kind, sample_weight, self.class_weight, n_samples, X.dtype, classes=self.classes_
         )
         return self._objective_value(*self._problem(X, Y, sw))
+
+
+def fit_prepared(estimator, data, start=None):
+    """Fit ``estimator`` on ``data``, a ``FitData`` prepared once for a path's fits,
+    from ``start = (coef, intercept)`` (None: the warm or the log-odds start)."""
+    return estimator._fit_prepared(data, start)
+
+
+def fitted_classifier(params, coef, intercept, classes, kind):
+    """A ``BCEPerceptronClassifier(**params)`` fitted to ``coef`` and ``intercept``
+    without a fit: a path's point to score, predict with or start from."""
+    clf = BCEPerceptronClassifier(**params)
+    clf.coef_, clf.intercept_, clf.classes_, clf._label_kind = coef, intercept, classes, kind
+    clf._fitted_classes = class_list(classes)
+    return clf

@@ -267,7 +267,11 @@ class Stopping:
         )
 
 
-def diagnose(result, *, tol, max_iter, alpha, l1_ratio, line_search, dtype, scale_ratio, Y, sw):
+# The estimator's parameters that diagnose reads.
+DIAGNOSED = ("tol", "max_iter", "alpha", "l1_ratio", "line_search")
+
+
+def diagnose(result, dtype, scale_ratio, Y, sw, *, tol, max_iter, alpha, l1_ratio, line_search):
     """The ConvergenceWarning's message for a fit that stopped unconverged: the
     numbers, then the one cause that applies, in the order checked here."""
     name = "gradient mapping" if alpha * l1_ratio > 0 else "gradient"

@@ -12,7 +12,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
-from ._classifier import BCEPerceptronClassifier
+from ._classifier import BCEPerceptronClassifier, fit_prepared, fitted_classifier
 from ._compat import (
     Interval,
     StrOptions,
@@ -20,7 +20,7 @@ from ._compat import (
     _fit_context,
 )
 from ._data import FitData, fold_weights, prepare_fit
-from ._path import _fit, alpha_max, fitted_classifier, regularization_path
+from ._path import alpha_max, regularization_path
 
 # The parameters of BCEPerceptronClassifier that every fit on a path takes.
 _FIT_PARAMS = ("fit_intercept", "solver", "preconditioner", "max_iter", "tol", "class_weight")
@@ -218,19 +218,15 @@ class BCEPerceptronClassifierCV(ClassifierMixin, BaseEstimator):
         self.l1_ratio_, self.alpha_ = float(self.l1_ratios_[i]), float(self.alphas_[i, j])
 
         params = self._fit_params() | {"alpha": self.alpha_, "l1_ratio": self.l1_ratio_}
-        final = fitted_classifier(
-            params | {"warm_start": True},
-            coefs[:, i, j].mean(axis=0),
-            intercepts[:, i, j].mean(axis=0),
-            classes,
-            kind,
-            validated_by=self,
-        )
+        coef, intercept = coefs[:, i, j].mean(axis=0), intercepts[:, i, j].mean(axis=0)
+        final = fitted_classifier(params, coef, intercept, classes, kind)
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, name):
+                setattr(final, name, getattr(self, name))
         self.loss_curve_ = None
         if self.refit:
-            _fit(final, data, final.coef_, final.intercept_, None)
+            fit_prepared(final, data, start=(coef, intercept))
             self.loss_curve_ = final.loss_curve_
-        final.set_params(warm_start=False)
         self._final = final
         self.classes_, self.coef_, self.intercept_ = classes, final.coef_, final.intercept_
         return self

@@ -3,7 +3,7 @@ r"""The regularization path: ``alpha_max`` and warm-started fits from the
 largest alpha down, with strong-rule screening checked by KKT for an L1 part.
 
 Every fit on the path is a :class:`BCEPerceptronClassifier` fit from data
-already validated and encoded (``_fit_prepared``): a fold is a weight vector
+already validated and encoded (``fit_prepared``): a fold is a weight vector
 ``sw`` with zeros on its held-out rows, so no fit copies ``X``.  Screening
 fits only the columns of a working set (a copy of those columns alone).
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._classifier import BCEPerceptronClassifier
-from ._data import FitData, class_list, log_odds
+from ._classifier import fit_prepared
+from ._data import FitData, log_odds
 from ._objective import BCEObjective
 
 
@@ -43,20 +43,6 @@ class Path:
     n_fits: np.ndarray
     n_working: np.ndarray
     seconds: np.ndarray
-
-
-def fitted_classifier(params, coef, intercept, classes, kind, validated_by=None):
-    """A :class:`BCEPerceptronClassifier` with ``params`` whose fitted state is
-    ``coef`` and ``intercept``: for scoring a path's point and for predicting
-    (it also warm-starts a fit from them).  ``validated_by``: the estimator whose
-    ``n_features_in_`` and ``feature_names_in_`` the predictions check."""
-    clf = BCEPerceptronClassifier(**params)
-    _set_coefficients(clf, coef, intercept, classes)
-    clf.classes_, clf._label_kind = classes, kind
-    for name in ("n_features_in_", "feature_names_in_"):
-        if hasattr(validated_by, name):
-            setattr(clf, name, getattr(validated_by, name))
-    return clf
 
 
 def intercept_only(Y, sw, fit_intercept, dtype):
@@ -98,7 +84,7 @@ def alpha_max(X, Y, sw, fit_intercept, l1_ratio):
 
 def regularization_path(estimator, data, alphas, l1_ratio, screening=True):
     """Fits of ``estimator`` (a :class:`BCEPerceptronClassifier`, its
-    ``alpha``, ``l1_ratio`` and ``warm_start`` set here) on ``data`` (a
+    ``alpha`` and ``l1_ratio`` set here) on ``data`` (a
     ``FitData``, typically a fold's weights) at each of ``alphas`` (sorted
     largest first), each warm-started from the previous one.
 
@@ -115,7 +101,7 @@ def regularization_path(estimator, data, alphas, l1_ratio, screening=True):
     """
     X, Y, sw = data.X, data.Y, data.sw
     dtype, (K, p) = sw.dtype, (Y.shape[1], X.shape[1])
-    estimator.set_params(l1_ratio=l1_ratio, warm_start=True)
+    estimator.set_params(l1_ratio=l1_ratio)
     fit_intercept = estimator.fit_intercept
     n_alphas = len(alphas)
     path = Path(
@@ -138,7 +124,7 @@ def regularization_path(estimator, data, alphas, l1_ratio, screening=True):
         start = time.perf_counter()
         estimator.set_params(alpha=float(alpha))
         if not screen:
-            W, b, path.n_iter[index] = _fit(estimator, data, W, b, None)
+            W, b, path.n_iter[index] = fit_columns(estimator, data, W, b)
             path.n_fits[index] = 1
         else:
             strong = ever_active | (
@@ -163,7 +149,7 @@ def _screened_fit(estimator, data, X, W, b, working, strong):
     working, n_iter, n_fits = working.copy(), 0, 0
     while True:
         if working.any():
-            W, b, iterations = _fit(estimator, data, W, b, np.flatnonzero(working), X)
+            W, b, iterations = fit_columns(estimator, data, W, b, np.flatnonzero(working), X)
             n_iter, n_fits = n_iter + iterations, n_fits + 1
         else:
             # No feature: W = 0 and the intercept-only optimum, exactly.
@@ -178,24 +164,17 @@ def _screened_fit(estimator, data, X, W, b, working, strong):
         working |= violators
 
 
-def _fit(estimator, data, W, b, columns, X=None):
-    """One fit warm-started from ``(W, b)``, on ``columns`` of X only (all when
-    None); returns the full ``(W, b)`` and the iterations run."""
+def fit_columns(estimator, data, W, b, columns=None, X=None):
+    """One fit of ``estimator`` on ``data`` from ``(W, b)``, on ``columns`` of
+    ``X`` only (all when None); returns the full ``(W, b)`` and the iterations."""
     if columns is not None and len(columns) < W.shape[1]:
         fold = FitData(X[:, columns], data.y, data.Y, data.sw, data.classes, data.kind)
         start = W[:, columns]
     else:
         fold, start, columns = data, W, None
-    _set_coefficients(estimator, start, b, data.classes)
-    estimator._fit_prepared(fold)
+    fit_prepared(estimator, fold, start=(start, b))
     if columns is None:
         return estimator.coef_.copy(), estimator.intercept_.copy(), estimator.n_iter_
     W = np.zeros_like(W)
     W[:, columns] = estimator.coef_
     return W, estimator.intercept_.copy(), estimator.n_iter_
-
-
-def _set_coefficients(clf, coef, intercept, classes):
-    """The state a :class:`BCEPerceptronClassifier` with ``warm_start`` starts from."""
-    clf.coef_, clf.intercept_ = coef, intercept
-    clf._fitted_classes = class_list(classes)

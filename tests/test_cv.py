@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier, BCEPerceptronClassifierCV
 from skperceptron._data import FitData, encode_targets, fold_weights
+from skperceptron._classifier import fit_prepared, fitted_classifier
 from skperceptron._path import alpha_max, regularization_path
 
 
@@ -275,3 +276,24 @@ def test_docstring_example():
 
     result = doctest.testmod(_cv, optionflags=doctest.ELLIPSIS)
     assert result.attempted and not result.failed
+
+
+def test_fit_prepared_starts_from_the_given_point_and_leaves_it_alone(cancer):
+    """A path fit from its own optimum stops at once (a start ignored would run
+    from the log-odds start again) and the start arrays are not written into."""
+    X, y = cancer
+    data = _prepared(X, y)
+    clf = BCEPerceptronClassifier(alpha=1e-2, tol=1e-6).fit(X, y)
+    coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
+    cold = BCEPerceptronClassifier(alpha=1e-2, tol=1e-6)
+    fit_prepared(cold, data)
+    warm = BCEPerceptronClassifier(alpha=1e-2, tol=1e-6)
+    fit_prepared(warm, data, start=(coef, intercept))
+    assert warm.n_iter_ == 1 < cold.n_iter_
+    assert_array_equal(coef, clf.coef_)
+    assert_array_equal(intercept, clf.intercept_)
+    assert_allclose(warm.coef_, clf.coef_, atol=1e-5)
+
+    point = fitted_classifier({"alpha": 1e-2}, coef, intercept, clf.classes_, "binary")
+    assert_array_equal(point.predict(X), clf.predict(X))
+    assert_allclose(point.predict_proba(X), clf.predict_proba(X))
