@@ -113,7 +113,10 @@ class HessianMetric:
         q = p + objective.fit_intercept
         # Evenly spaced, not random: no random_state, the same rows for every
         # backend, and rows sorted by class are spread over all classes.
-        rows = np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
+        if m >= n:
+            rows = np.arange(n)
+        else:
+            rows = np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
         weights = objective.sample_rows(objective.sw, rows)
         (total,) = to_host(xp, [xp.sum(weights)])
         if not float(total) > 0:
@@ -253,9 +256,11 @@ def _inverses(matrices, xp=np):
     time on digits' ten 65 x 65 blocks).  The others, and every matrix on
     other namespaces, through the eigendecomposition.
     """
-    if xp is not np or not all(np.all(np.isfinite(M)) for M in matrices):
+    if xp is not np:
         return [_inverse(M, xp) for M in matrices]
     M = np.stack(matrices)
+    if not np.isfinite(M).all():
+        return [_inverse(M_k) for M_k in matrices]
     diagonal = np.diagonal(M, axis1=1, axis2=2)
     d = np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
     scale = d[:, :, None] * d[:, None, :]
@@ -267,6 +272,8 @@ def _inverses(matrices, xp=np):
     inverses = 0.5 * (inverses + np.swapaxes(inverses, 1, 2)) / scale
     q = M.shape[1]
     proven = np.sum(L_inv * L_inv, axis=(1, 2)) * (_EIGENVALUE_FLOOR * q) <= 1.0
+    if proven.all():
+        return list(inverses)
     return [
         inverses[k] if proven[k] else _inverse(matrices[k]) for k in range(len(matrices))
     ]
