@@ -45,6 +45,7 @@ sources = sorted(
 )
 pages = sources + [
     "generated/skperceptron.BCEPerceptronClassifier.html",
+    "generated/skperceptron.BCEPerceptronClassifierCV.html",
     "generated/skperceptron.LossCurveDisplay.html",
     "auto_examples/index.html",
 ]
@@ -60,6 +61,9 @@ methods = {
     "generated/skperceptron.BCEPerceptronClassifier.html": [
         "fit", "predict", "predict_proba", "predict_log_proba", "decision_function",
         "score", "objective", "set_callbacks",
+    ],
+    "generated/skperceptron.BCEPerceptronClassifierCV.html": [
+        "fit", "predict", "predict_proba", "decision_function", "score",
     ],
     "generated/skperceptron.LossCurveDisplay.html": ["from_estimator", "plot"],
 }

@@ -209,9 +209,10 @@ def evaluate(row):
     out["best_peer"] = best
     ratio = ours["seconds"] / done[best]["seconds"]
     if ours["exceeded"]:
-        # Both cut: no ratio; ours cut, a peer finished: ratio is a lower bound.
+        # Both cut: no ratio, nor a verdict on time; ours cut, a peer finished:
+        # the ratio is a lower bound.
         out["ratio_bound"] = ">" if finished else "?"
-        fast = False
+        fast = False if finished else None
     elif not finished:  # every peer cut: the ratio is an upper bound
         out["ratio_bound"] = "<"
         fast = ratio <= limit
@@ -219,8 +220,11 @@ def evaluate(row):
         fast = ratio <= limit
     out["ratio"] = ratio if out["ratio_bound"] != "?" else None
     quiet = ours["convergence_warnings"] == 0
-    problems = ([] if fast else ["time"]) + ([] if quiet else ["warnings"])
-    out["status"] = "met" if not problems else "MISSED (" + ", ".join(problems) + ")"
+    problems = ([] if fast in (True, None) else ["time"]) + ([] if quiet else ["warnings"])
+    if problems:
+        out["status"] = "MISSED (" + ", ".join(problems) + ")"
+    else:
+        out["status"] = "met" if fast else "unknown (every search cut)"
     return out
 
 

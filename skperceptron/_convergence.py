@@ -176,7 +176,7 @@ class Stopping:
           ``0.5 g' M^-1 g`` without an L1 part; 0.3 to 6 x |J| from a cold
           start) is at most ``0.01 tol |J|``;
         - with a proximal Newton metric: the decrease its model predicts for
-          the next step, at most ``tol**2 |J|``;
+          the next step, at most ``tol**2 |J|`` (or within rounding of ``J``);
         - otherwise Aitken's extrapolation of the objective values: with
           ``m = max(1, k // 3)`` and ``d1, d2`` the decreases over the two last
           windows of ``m`` iterations, the rate ``r = d2 / d1`` (``d1 > d2``)
@@ -194,14 +194,19 @@ class Stopping:
             # (to second order), better than an extrapolation of the values;
             # its steps converge quadratically, so asking for tol**2 |J| costs
             # about one iteration (and leaves no fit's optimum above the
-            # diagonal metric's, whose gap test is looser).
-            return self.model_decrease(W, grad_W, grad_c, metric) <= self.tol * scale
+            # diagonal metric's, whose gap test is looser).  A tol below
+            # sqrt(eps) would ask for less than rounding can show: J's own
+            # resolution is the floor.
+            floor = max(self.tol * scale, self.progress.resolution * abs(F))
+            return self.model_decrease(W, grad_W, grad_c, metric) <= floor
         m = max(1, k // _GAP_WINDOW)
         if k < 2 * m:
             return self.model_decrease(W, grad_W, grad_c, metric) <= _FIRST_FRACTION * scale
         d1 = history[k - 2 * m] - history[k - m]
         d2 = history[k - m] - F
-        if d2 <= 0:
+        if d2 <= self.progress.resolution * abs(F):
+            # The last window's decrease is within rounding of J: its ratio
+            # to the one before measures noise, not a rate.
             return True
         if d1 <= d2:
             return False
@@ -244,6 +249,10 @@ class Stopping:
         return None
 
     def result(self, W, c, raw, n_iter, reason, step, crit):
+        if reason == "flat" and crit <= self.tol:
+            # The gradient test held where no step can lower J by more than
+            # rounding: nothing is left that the gap test could ask for.
+            reason = "converged"
         return SolverResult(
             W=W,
             c=c,

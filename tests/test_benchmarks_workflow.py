@@ -150,7 +150,8 @@ def _result(ours, peer, exceeded=(False, False), warned=0, penalty="L1", n_class
         ((1.0, 2.0, (False, False), 2), 0.5, None, "MISSED (warnings)"),
         ((60.0, 121.0, (False, True)), 60 / 121, "<", "met"),
         ((121.0, 30.0, (True, False)), 121 / 30, ">", "MISSED (time)"),
-        ((121.0, 122.0, (True, True)), None, "?", "MISSED (time)"),
+        ((121.0, 122.0, (True, True)), None, "?", "unknown (every search cut)"),
+        ((121.0, 122.0, (True, True), 3), None, "?", "MISSED (warnings)"),
         ((1.0, 5.0, (False, False), 0, "L1", 5), 0.2, None, "met"),
         ((1.0, 3.0, (False, False), 0, "L1", 5), 1 / 3, None, "MISSED (time)"),
     ],
@@ -189,7 +190,7 @@ def test_block_renders_times_budget_ovr_and_statuses():
     assert "| iris | 1 | 4.0 ms | 8.0 ms | 6.0 ms | 2.5 ms | 9 / 9 / 9 | 2.0e-08 / 2.0e-08 / 2.0e-08 | 0 | " \
            "MISSED (max_iter=1 > 1 ms) |" in text
     assert "| iris | 1 | L1 | 200.0 ms | saga 40.0 ms | 212 / 295 | 1.3e-04 / 1.5e-02 | 0 / 2 | " \
-           "MISSED (gap/warnings) |" in text
+           "MISSED (gap 1.3e-04) |" in text
 
 
 def test_json_round_trip_merge_and_results_md_blocks(tmp_path):
@@ -214,12 +215,16 @@ def test_json_round_trip_merge_and_results_md_blocks(tmp_path):
     assert len(_workflow_report.merge(loaded, copy.deepcopy(first))["runs"]) == 1
 
     _workflow_report.write(merged, tmp_path)
+    # A section written after the workflow's blocks stays after the next label's.
+    results_md = tmp_path / "RESULTS.md"
+    results_md.write_text(results_md.read_text() + "\n## Cross-validation\n\nits tables\n")
     _workflow_report.write(_full_result("after"), tmp_path)
     text = (tmp_path / "RESULTS.md").read_text()
     assert text.startswith("# Benchmark results\n\nthe comparison\n")
     assert text.count(_workflow_report.WORKFLOW_HEADING) == 1
     assert text.count("<!-- workflow:before -->") == 1 and text.count("<!-- workflow:after -->") == 1
-    assert text.index("### before") < text.index("### after")
+    assert text.index("### before") < text.index("### after") < text.index("## Cross-validation")
+    assert text.endswith("## Cross-validation\n\nits tables\n")
     assert "MISSED (time)" in text.split("<!-- workflow:before -->")[1].split("<!-- /workflow:before -->")[0]
     section = _workflow_report.workflow_section(text)
     assert section.startswith(_workflow_report.WORKFLOW_HEADING) and "### after" in section
