@@ -136,7 +136,8 @@ class ProximalGradientSolver:
                     break
             if n_iter >= self.max_iter:
                 break
-            if metric.refresh(rawy):
+            # At iteration 0 the metric is the start's, refreshed above.
+            if n_iter > 0 and metric.refresh(rawy):
                 step = self.step  # a new metric: its own step again
             dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
             move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
