@@ -151,25 +151,18 @@ class BCEPerceptronClassifierCV(ClassifierMixin, BaseEstimator):
         class_weight=None,
         verbose=0,
     ):
-        self.alphas = alphas
-        self.l1_ratios = l1_ratios
-        self.cv = cv
-        self.scoring = scoring
-        self.refit = refit
-        self.selection = selection
-        self.n_jobs = n_jobs
-        self.fit_intercept = fit_intercept
-        self.solver = solver
-        self.preconditioner = preconditioner
-        self.max_iter = max_iter
-        self.tol = tol
-        self.class_weight = class_weight
+        # The search.
+        self.alphas, self.l1_ratios, self.cv, self.scoring = alphas, l1_ratios, cv, scoring
+        self.refit, self.selection, self.n_jobs = refit, selection, n_jobs
+        # Each path's BCEPerceptronClassifier fits.
+        self.fit_intercept, self.solver, self.preconditioner = fit_intercept, solver, preconditioner
+        self.max_iter, self.tol, self.class_weight = max_iter, tol, class_weight
         self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.classifier_tags.multi_label = True
+        # As the classifier's, without Array API support: the paths run on NumPy.
+        tags.input_tags.sparse = tags.classifier_tags.multi_label = True
         return tags
 
     def _fit_params(self):
