@@ -330,7 +330,7 @@ def _inverse(M, xp=np):
     # A coordinate without curvature (a zero column, unpenalized) has no
     # gradient either: it stays out of the step, which the floor's null
     # space, where eigh mixes it with other singular directions, cannot tell.
-    live = xp.astype(diagonal > 0, M.dtype)
+    live = astype(xp, diagonal > 0, M.dtype)
     live = xp.reshape(live, (q, 1)) * xp.reshape(live, (1, q))
     # A metric must be symmetric; the product's rounding is not, quite.
     return 0.5 * (inverse + inverse.T) * live / scale
