@@ -35,7 +35,11 @@ training rows; all rows for the refit), same `l1_ratio`; **multiclass peers are
 threadpoolctl limit (BLAS and OpenMP) in the process.  "> budget": the search was cut at its first
 scoring past the budget.  Targets: L2 <= 1.0x the faster of lbfgs and newton-cholesky; L1 <= 1.0x
 liblinear (binary; liblinear also penalizes the intercept), <= 0.25x saga (multiclass); elastic net
-<= 0.5x saga; 0 ConvergenceWarnings for ours (counted over the 60 fits and the refit).
+<= 0.5x saga; 0 ConvergenceWarnings for ours (counted over the 60 fits and the refit).  "Harness
+floor": the same search over a classifier that fits nothing (the pipeline, scaler, folds, scoring and
+GridSearchCV by themselves), beside the ratio of the times ours and the best peer spend above it; a
+status "target below the harness floor" means the target time is less than the floor's, which no
+estimator can meet.
 """
 
 
@@ -83,6 +87,21 @@ def _ratio(row):
     return f"{row['ratio_bound'] or ''}{row['ratio']:.2f} ({row['best_peer']})"
 
 
+def _floor(row, budget):
+    """The harness floor's time and, where every search finished, the ratio
+    of what ours and the best peer spend above it."""
+    floor = row["results"].get(_workflow.FLOOR)
+    if not floor:
+        return "-"
+    text = _time(floor, budget)
+    results, best = row["results"], row.get("best_peer")
+    if "seconds" in floor and row["ratio_bound"] is None and row["ratio"] is not None:
+        above = results[best]["seconds"] - floor["seconds"]
+        if above > 0:
+            text += f"; above it {(results['ours']['seconds'] - floor['seconds']) / above:.2f}"
+    return text
+
+
 def _score(result):
     if "best_score" not in result:
         return "-"
@@ -96,7 +115,8 @@ def _row_cells(row, budget):
     warned = " / ".join([str(results["ours"].get("convergence_warnings", "-")), ", ".join(
         str(results.get(p, {}).get("convergence_warnings", "-")) for p in row["peers"])])
     scores = " / ".join([_score(results["ours"]), ", ".join(_score(results.get(p, {})) for p in row["peers"])])
-    return [data, row["penalty"], row["threads"], _time(results["ours"], budget), peers, _ratio(row),
+    return [data, row["penalty"], row["threads"], _time(results["ours"], budget), peers,
+            _floor(row, budget), _ratio(row),
             f"<= {row['threshold']:g}", warned, scores, row["status"],
             f"{row['load_average'][0]:.1f}" if row.get("load_average") else "-"]
 
@@ -168,7 +188,8 @@ def block(result):
                                                  if r["dataset"] in _workflow.DATASETS else 99,
                                                  list(_workflow.PENALTIES).index(r["penalty"])))
     out.append(_report._table(
-        ["data", "penalty", "threads", "ours", "peers", "ours / best peer", "target", "ConvergenceWarnings "
+        ["data", "penalty", "threads", "ours", "peers", "harness floor; ours / best peer above it",
+         "ours / best peer", "target", "ConvergenceWarnings "
          "ours / peers", "best CV accuracy ours / peers", "status", "load (1 min)"],
         [_row_cells(r, config["budget"]) for r in rows]))
     met = sum(r["status"] == "met" for r in rows)

@@ -162,6 +162,32 @@ def test_evaluate_ratio_bound_and_status(args, ratio, bound, status):
     assert row["ratio_bound"] == bound and row["status"] == status
 
 
+def test_floor_is_never_the_best_peer_and_flags_a_target_below_it():
+    # L1, 3 classes: target 0.25 x saga.  saga 1.0 s, floor 0.4 s > 0.25 s.
+    row = _result(0.6, 1.0, penalty="L1", n_classes=3)
+    row["results"][_workflow.FLOOR] = _search(0.4, False, 0, 0.33, 1e-5)
+    row.update(_workflow.evaluate(row))
+    assert row["best_peer"] == "saga" and row["ratio"] == pytest.approx(0.6)
+    assert row["target_below_floor"] and row["status"] == "MISSED (time, target below the harness floor)"
+    text = _workflow_report._row_cells(row, 120.0)
+    # (0.6 - 0.4) / (1.0 - 0.4): what each spends above the floor.
+    assert "400.0 ms; above it 0.33" in text
+    # A floor under the target: an ordinary miss.
+    row["results"][_workflow.FLOOR] = _search(0.1, False, 0, 0.33, 1e-5)
+    row.update(_workflow.evaluate(row))
+    assert not row["target_below_floor"] and row["status"] == "MISSED (time)"
+
+
+def test_floor_classifier_fits_nothing_but_searches_like_an_estimator():
+    X = np.random.default_rng(0).standard_normal((30, 2))
+    y = np.array([0] * 10 + [1] * 20)
+    floor = _workflow.make_estimator(_workflow.FLOOR, 0.5)
+    assert floor.get_params() == {"alpha": 1e-4, "l1_ratio": 0.5}
+    assert np.all(floor.fit(X, y).predict(X[:4]) == 1) and floor.score(X, y) == pytest.approx(2 / 3)
+    out = _workflow.search(floor, X, y, alphas=(1.0, 2.0), folds=2, budget=60.0)
+    assert not out["exceeded"] and out["best_score"] == pytest.approx(2 / 3)
+
+
 def _full_result(label="before"):
     environment = {"date": "2026-12-05T08:00:00+00:00", "cpu": "AMD EPYC", "cores_available": 2,
                    "load_average_start": [4.0, 3.0, 2.0], "load_average_end": [5.0, 3.5, 2.5],
@@ -181,9 +207,9 @@ def _full_result(label="before"):
 
 def test_block_renders_times_budget_ovr_and_statuses():
     text = _workflow_report.block(_full_result())
-    assert "| breast-cancer | L1 | 1 | 1.00 s | liblinear 2.00 s | 0.50 (liblinear) | <= 1 | 0 / 4 |" in text
+    assert "| breast-cancer | L1 | 1 | 1.00 s | liblinear 2.00 s | - | 0.50 (liblinear) | <= 1 | 0 / 4 |" in text
     assert "breast-cancer (10 classes, OvR peers) | elastic net" in text
-    assert "> 120 s (budget) | saga 30.00 s | >4.03 (saga) | <= 0.5 |" in text
+    assert "> 120 s (budget) | saga 30.00 s | - | >4.03 (saga) | <= 0.5 |" in text
     assert "Workflow targets met: 1 of 2 rows." in text
     assert "[4.0, 3.0, 2.0]" in text and "[5.0, 3.5, 2.5]" in text
     # iris: faster than lbfgs, gap within 1e-4, but max_iter=1 above 1 ms.
