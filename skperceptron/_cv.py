@@ -308,7 +308,7 @@ def _fold_paths(cv_estimator, data, train, test, fold, scorer):
         for coef, intercept in zip(path.coefs, path.intercepts):
             point = fitted_classifier(params, coef, intercept, classes, kind)
             scores.append(
-                point.score(X_test, y_test, **score_params)
+                _accuracy(point, X_test, y_test, score_params.get("sample_weight"))
                 if scorer is None
                 else scorer(point, X_test, y_test, **score_params)
             )
@@ -319,3 +319,17 @@ def _fold_paths(cv_estimator, data, train, test, fold, scorer):
             )
         results.append((path.coefs, path.intercepts, path.n_iter, np.asarray(scores)))
     return tuple(np.stack(r) for r in zip(*results))
+
+
+def _accuracy(point, X, y, sample_weight):
+    """``point.score(X, y, sample_weight)``, accuracy (subset accuracy for
+    multilabel targets), without its target-type checks: the fold's labels
+    are the fit's, checked once, and those checks were 45% of a breast
+    cancer path's time (100 scores of 114 rows)."""
+    predicted = point.predict(X)
+    if not isinstance(y, np.ndarray) or predicted.shape != y.shape:
+        return point.score(X, y, sample_weight=sample_weight)
+    same = predicted == y
+    if same.ndim == 2:
+        same = same.all(axis=1)
+    return float(np.average(same, weights=sample_weight))

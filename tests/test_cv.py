@@ -297,3 +297,22 @@ def test_fit_prepared_starts_from_the_given_point_and_leaves_it_alone(cancer):
     point = fitted_classifier({"alpha": 1e-2}, coef, intercept, clf.classes_, "binary")
     assert_array_equal(point.predict(X), clf.predict(X))
     assert_allclose(point.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel", "strings"])
+def test_default_scores_are_sklearns_accuracy(target):
+    # The default scoring skips accuracy_score's checks: the same numbers.
+    X, y = make_classification(90, 5, n_informative=4, n_redundant=0, n_classes=3, random_state=1)
+    if target == "binary":
+        y = y % 2
+    elif target == "multilabel":
+        y = np.column_stack([y == 0, y == 1, X[:, 0] > 0]).astype(int)
+    elif target == "strings":
+        y = np.array(["a", "b", "c"])[y]
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    kwargs = dict(alphas=np.logspace(-1, -3, 4), cv=3)
+    ours = BCEPerceptronClassifierCV(**kwargs).fit(X, y, sample_weight=weights)
+    theirs = BCEPerceptronClassifierCV(scoring="accuracy", **kwargs).fit(X, y, sample_weight=weights)
+    assert np.array_equal(ours.scores_, theirs.scores_)
+    # Not every fit predicts every row right: the scores say something.
+    assert len(np.unique(ours.scores_)) > 1 and ours.scores_.max() < 1
