@@ -12,7 +12,12 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
-from ._classifier import BCEPerceptronClassifier, fit_prepared, fitted_classifier
+from ._classifier import (
+    BCEPerceptronClassifier,
+    fit_prepared,
+    fitted_classifier,
+    predict_validated,
+)
 from ._compat import (
     Interval,
     StrOptions,
@@ -325,8 +330,9 @@ def _accuracy(point, X, y, sample_weight):
     """``point.score(X, y, sample_weight)``, accuracy (subset accuracy for
     multilabel targets), without its target-type checks: the fold's labels
     are the fit's, checked once, and those checks were 45% of a breast
-    cancer path's time (100 scores of 114 rows)."""
-    predicted = point.predict(X)
+    cancer path's time (100 scores of 114 rows).  ``X``, rows of the validated
+    data, is not validated again (11% of that path's time)."""
+    predicted = predict_validated(point, X)
     if not isinstance(y, np.ndarray) or predicted.shape != y.shape:
         return point.score(X, y, sample_weight=sample_weight)
     same = predicted == y

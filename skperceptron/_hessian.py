@@ -77,11 +77,8 @@ class HessianMetric:
         # and the diagonal metric's floor: a constant column, centred, keeps
         # a rounding residue (1e-16) whose curvature (1e-32) would otherwise
         # turn that residue of its gradient into a step of 1e16.
-        q = A.shape[1]
-        p = objective.n_features
-        penalty = np.zeros((q, q))
-        penalty[np.arange(p), np.arange(p)] = objective.l2 + 0.25 * _VARIANCE_FLOOR * second
-        self.penalty = from_host(objective.xp, penalty, A.dtype, objective.device)
+        self.second = second
+        self._set_penalty()
         self.n_refresh = 0
         # False: ``units`` and ``inverses`` hold the matrices themselves (the
         # proximal Newton metric solves its own subproblem with them).
@@ -89,6 +86,22 @@ class HessianMetric:
         self.refresh_change = _REFRESH_CHANGE
         self.every_row = len(rows) == objective.n_samples
         self.before = None  # NumPy: the column sums of ``curvature``
+
+    def _set_penalty(self):
+        obj, q = self.objective, self.A.shape[1]
+        p = obj.n_features
+        penalty = np.zeros((q, q))
+        penalty[np.arange(p), np.arange(p)] = obj.l2 + 0.25 * _VARIANCE_FLOOR * self.second
+        self.penalty = from_host(obj.xp, penalty, self.A.dtype, obj.device)
+
+    def renew(self):
+        """The metric of the same rows for the objective's new ``l2`` (a
+        path's next alpha): the row sample and its design are kept, every
+        unit's block is formed again at the next refresh."""
+        self._set_penalty()
+        self.units = self.inverses = self.curvature = self.before = None
+        self.n_refresh = 0
+        return self
 
     @classmethod
     def sample_size(cls, n_samples, n_columns):

@@ -80,6 +80,14 @@ class ProximalNewtonMetric:
             return None
         return cls(hessian, l1, objective.n_features > _WORKING_SET_FEATURES)
 
+    def renew(self, l1):
+        """The metric of the same rows for new ``l1`` and ``l2`` (see
+        :meth:`HessianMetric.renew`)."""
+        self.hessian.renew()
+        self.l1 = float(l1)
+        self.h = self._cache = self._raw = None
+        return self
+
     def refresh(self, raw):
         """Bring the model's curvature to ``raw``; True when it changed.  Once
         per point: the direction refreshes before the stopping test, so that

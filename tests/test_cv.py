@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import (
     load_breast_cancer,
+    load_wine,
     make_classification,
     make_multilabel_classification,
 )
@@ -19,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier, BCEPerceptronClassifierCV
 from skperceptron._data import FitData, encode_targets, fold_weights
-from skperceptron._classifier import fit_prepared, fitted_classifier
+from skperceptron._classifier import KeptProblem, fit_prepared, fitted_classifier
 from skperceptron._path import alpha_max, regularization_path
 
 
@@ -297,6 +298,45 @@ def test_fit_prepared_starts_from_the_given_point_and_leaves_it_alone(cancer):
     point = fitted_classifier({"alpha": 1e-2}, coef, intercept, clf.classes_, "binary")
     assert_array_equal(point.predict(X), clf.predict(X))
     assert_allclose(point.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+@pytest.mark.parametrize("dataset", ["binary", "multiclass"])
+def test_kept_problem_gives_the_fresh_fits(cancer, dataset, l1_ratio):
+    """A path's fits reusing one objective and metric (new l2 and l1 each
+    alpha) equal fits built from scratch, bit for bit, with the same
+    iterations and per-fit product counts; other data is never served it."""
+    X, y = cancer if dataset == "binary" else load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    data = _prepared(X, y)
+    alphas = alpha_max(X, data.Y, data.sw, True, 1.0) * np.logspace(-1, -4, 5)
+    kept, start = KeptProblem(), None
+    for alpha in alphas:
+        reused = BCEPerceptronClassifier(alpha=alpha, l1_ratio=l1_ratio)
+        fit_prepared(reused, data, start=start, kept=kept)
+        fresh = BCEPerceptronClassifier(alpha=alpha, l1_ratio=l1_ratio)
+        fit_prepared(fresh, data, start=start)
+        assert kept.data is data and reused.preconditioner_ == "hessian"
+        first = kept.objective if start is None else first
+        assert kept.objective is first  # reused, not rebuilt
+        assert_array_equal(reused.coef_, fresh.coef_)
+        assert_array_equal(reused.intercept_, fresh.intercept_)
+        assert reused.n_iter_ == fresh.n_iter_
+        assert (reused.n_matvec_, reused.n_rmatvec_) == (fresh.n_matvec_, fresh.n_rmatvec_)
+        start = fresh.coef_, fresh.intercept_
+    # The same settings on other rows, or other settings, rebuild the problem.
+    other = _prepared(X[::2], y[::2])
+    assert kept.take(BCEPerceptronClassifier(alpha=alphas[0], l1_ratio=l1_ratio), other) is None
+    changed = BCEPerceptronClassifier(alpha=alphas[0], l1_ratio=l1_ratio, fit_intercept=False)
+    assert kept.take(changed, data) is None
+
+
+def test_kept_problem_skips_the_diagonal_metric(cancer):
+    """The diagonal metric holds l2: it is rebuilt at every alpha."""
+    X, y = cancer
+    data, kept = _prepared(X, y), KeptProblem()
+    fit_prepared(BCEPerceptronClassifier(preconditioner="diagonal"), data, kept=kept)
+    assert kept.data is None
 
 
 @pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel", "strings"])
