@@ -40,9 +40,10 @@ class BCEPerceptronClassifierCV(ClassifierMixin, BaseEstimator):
 
     For each fold and each ``l1_ratio``, the path of
     :class:`BCEPerceptronClassifier` fits runs from the largest alpha down,
-    each fit warm-started from the previous one; with an L1 part, a strong
-    rule screens the features (checked by the KKT conditions afterwards, so
-    the fits are those of the unscreened problem).  A fold's training set is
+    each fit warm-started from the previous one; with an L1 part and more
+    features than samples (and 256), a strong rule screens the features
+    (checked by the KKT conditions afterwards, so the fits are those of the
+    unscreened problem).  A fold's training set is
     the full ``X`` with zero weights on its held-out rows: no copy of ``X``.
     The user guide: :doc:`/user_guide/cross_validation`.
 

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from skperceptron import BCEPerceptronClassifier, BCEPerceptronClassifierCV
 from skperceptron._data import FitData, encode_targets, fold_weights
 from skperceptron._classifier import KeptProblem, fit_prepared, fitted_classifier
-from skperceptron._path import alpha_max, regularization_path
+from skperceptron._path import alpha_max, regularization_path, screens
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +240,23 @@ def test_screening_gives_the_unscreened_path():
     assert np.all(screened.n_fits <= 4)
     assert np.all(screened.n_working <= 3 * np.maximum(nonzero, 10))
     assert np.all(full.n_working == 600)
+
+
+def test_auto_screening_only_where_features_outnumber_samples(cancer):
+    """"auto" screens the gene-expression shape only: breast cancer's L1 path
+    fits all 30 features once per alpha, the same path as screened."""
+    assert screens(40, 600) and screens(50, 5000)
+    assert not screens(569, 30) and not screens(500, 400) and not screens(100, 200)
+    X, y = cancer
+    data = _prepared(X, y)
+    alphas = alpha_max(X, data.Y, data.sw, True, 1.0) * np.logspace(-0.5, -2, 5)
+    auto = regularization_path(BCEPerceptronClassifier(tol=1e-8), data, alphas, 1.0)
+    forced = regularization_path(
+        BCEPerceptronClassifier(tol=1e-8), data, alphas, 1.0, screening=True
+    )
+    assert np.all(auto.n_working == 30) and np.all(auto.n_fits == 1)
+    assert np.any(forced.n_working < 30)
+    assert_allclose(auto.coefs, forced.coefs, atol=1e-5)
 
 
 def test_folds_do_not_copy_X():
