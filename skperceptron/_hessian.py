@@ -126,16 +126,19 @@ class HessianMetric:
         """The metric on an evenly spaced sample of rows, or None when the
         sample misrepresents a column of X (see ``_SAMPLE_VARIANCE_FACTOR``)
         or has no weight; with ``all_rows``, on all rows in that case."""
-        n = objective.n_samples
+        candidates = _weighted_rows(objective)
+        n = objective.n_samples if candidates is None else len(candidates)
         m = cls.sample_size(n, objective.n_features + objective.fit_intercept)
-        metric = cls._on_rows(objective, m)
+        metric = cls._on_rows(objective, m, candidates)
         if metric is None and all_rows and m < n:
-            metric = cls._on_rows(objective, n)
+            metric = cls._on_rows(objective, n, candidates)
         return metric
 
     @classmethod
-    def _on_rows(cls, objective, m):
-        xp, n, p = objective.xp, objective.n_samples, objective.n_features
+    def _on_rows(cls, objective, m, candidates=None):
+        """The metric on ``m`` of the rows ``candidates`` (all when None)."""
+        xp, p = objective.xp, objective.n_features
+        n = objective.n_samples if candidates is None else len(candidates)
         q = p + objective.fit_intercept
         # Evenly spaced, not random: no random_state, the same rows for every
         # backend, and rows sorted by class are spread over all classes.
@@ -143,6 +146,8 @@ class HessianMetric:
             rows = np.arange(n)
         else:
             rows = np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
+        if candidates is not None:
+            rows = candidates[rows]
         weights = objective.sample_rows(objective.sw, rows)
         (total,) = to_host(xp, [xp.sum(weights)])
         if not float(total) > 0:
@@ -266,6 +271,20 @@ class HessianMetric:
         if obj.fit_intercept:
             return dW, astype(xp, D[:, p], obj.dtype)
         return dW, zeros(xp, K, obj.dtype, obj.device)
+
+
+def _weighted_rows(objective):
+    """The rows of positive weight, where some have none and ``sw`` is on the
+    host (a cross-validation fold, an early-stopping split, zero sample
+    weights); else None.  Rows without weight carry no curvature: a sample
+    that spends a fifth of its rows on them estimated one fold of the 20,000
+    x 100, 5-class path so poorly that its L1 fits took 63 to 196 iterations
+    where the fold's rows alone took 5 to 8."""
+    sw = objective.sw
+    if not isinstance(sw, np.ndarray):
+        return None
+    positive = sw > 0
+    return None if positive.all() else np.flatnonzero(positive)
 
 
 def _uniform(v, xp):

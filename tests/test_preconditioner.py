@@ -143,6 +143,26 @@ def test_sample_that_misses_a_column_is_not_used():
     assert BCEPerceptronClassifier().fit(X[:, :-1], y).preconditioner_ == "hessian"
 
 
+def test_sample_skips_rows_without_weight():
+    """A fold's metric (all rows, zero weight on the held-out ones) samples
+    the weighted rows only: the same rows, and the same inverses, as the
+    metric of the fold's rows alone."""
+    X, y = make_classification(9000, 20, n_informative=10, n_classes=3, random_state=0)
+    Y = (y[:, None] == np.arange(3)).astype(float)
+    train = np.flatnonzero(np.arange(9000) % 5 != 2)
+    sw = np.zeros(9000)
+    sw[train] = 1 / len(train)
+    fold = BCEObjective(X, Y, sw, l2=1e-3, fit_intercept=True, center=True)
+    alone = BCEObjective(X[train], Y[train], sw[train], l2=1e-3, fit_intercept=True, center=True)
+    metrics = [HessianMetric.create(fold), HessianMetric.create(alone)]
+    assert len(metrics[0].rows) == len(metrics[1].rows) == HessianMetric.sample_size(7200, 21)
+    assert_allclose(metrics[0].rows, train[metrics[1].rows], rtol=0, atol=0)
+    W, c = np.full((3, 20), 0.05), np.zeros(3)
+    for metric, obj in zip(metrics, (fold, alone)):
+        metric.refresh(obj.matvec(W, c))
+    assert_allclose(metrics[0].inverses, metrics[1].inverses, rtol=1e-10)
+
+
 def test_inverse_of_badly_scaled_and_singular_matrices():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((50, 4)) * 10.0 ** np.array([-3, -1, 1, 3])
