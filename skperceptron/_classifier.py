@@ -428,6 +428,17 @@ class KeptProblem:
         self.objective.rows.n_matvec = self.objective.rows.n_rmatvec = 0
         return self
 
+    def extrapolate(self, coef, intercept, l2_change):
+        """The optimum for ``l2 + l2_change`` predicted from the optimum
+        ``(coef, intercept)`` for ``l2``: ``theta - l2_change M^-1 [W, 0]``,
+        ``M`` the kept Hessian (the optimality condition's derivative in
+        ``l2``), a start closer than ``theta`` itself."""
+        obj = self.objective
+        W, c = obj.parameters_of(coef, intercept)
+        dW, dc = self.metric.direction(W, zeros(obj.xp, obj.n_outputs, obj.dtype, obj.device))
+        W, c = W - l2_change * dW, c - l2_change * dc
+        return W, obj.intercept_of(W, c)
+
     def renew(self, l1):
         if isinstance(self.metric, HessianMetric):
             return self.metric.renew()

@@ -132,6 +132,7 @@ def regularization_path(estimator, data, alphas, l1_ratio, screening="auto"):
         screening = screens(*X.shape)
     screen = screening and l1_ratio > 0
     kept = KeptProblem()
+    start_at = W, b
     if screen:
         X = X.tocsc() if sp.issparse(X) else X  # column slices of the working sets
         G = loss_gradient(X, Y, sw, W, b, fit_intercept)
@@ -141,8 +142,13 @@ def regularization_path(estimator, data, alphas, l1_ratio, screening="auto"):
         start = time.perf_counter()
         estimator.alpha = float(alpha)
         if not screen:
-            W, b, path.n_iter[index] = fit_columns(estimator, data, W, b, kept=kept)
+            W, b, path.n_iter[index] = fit_columns(
+                estimator, data, *start_at, kept=kept
+            )
             path.n_fits[index] = 1
+            start_at = W, b
+            if index + 1 < n_alphas and l1_ratio == 0 and kept.metric is not None:
+                start_at = kept.extrapolate(W, b, float(alphas[index + 1]) - float(alpha))
         else:
             strong = ever_active | (
                 np.max(np.abs(G), axis=0) >= l1_ratio * (2 * alpha - alpha_previous)

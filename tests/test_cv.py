@@ -352,6 +352,23 @@ def test_kept_problem_reaches_the_optimum_of_each_alpha(cancer, dataset, l1_rati
     assert kept.take(changed, data) is None
 
 
+def test_extrapolated_start_is_closer_to_the_next_optimum(cancer):
+    """The L2 path's predictor ``theta - dl2 M^-1 [W, 0]`` from one alpha's
+    optimum lands nearer the next alpha's optimum than that optimum itself,
+    in coefficients and in the next objective."""
+    X, y = cancer
+    data = _prepared(X, y)
+    alphas = alpha_max(X, data.Y, data.sw, True, 1.0) * np.array([1e-2, 1e-2 / 1.62])
+    kept = KeptProblem()
+    first = BCEPerceptronClassifier(alpha=alphas[0], tol=1e-9, max_iter=1000)
+    fit_prepared(first, data, kept=kept)
+    W, b = kept.extrapolate(first.coef_, first.intercept_, alphas[1] - alphas[0])
+    nxt = BCEPerceptronClassifier(alpha=alphas[1], tol=1e-9, max_iter=1000).fit(X, y)
+    error_before = np.abs(first.coef_ - nxt.coef_).max()
+    assert np.abs(W - nxt.coef_).max() < 0.5 * error_before  # 0.27 measured
+    assert _objective_at(nxt, X, y, W, b) < _objective_at(nxt, X, y, first.coef_, first.intercept_)
+
+
 def test_renewed_metric_is_the_metric_of_the_new_penalty(cancer):
     """``renew`` moves l2 onto the kept blocks: the same inverses as a metric
     built at the new l2 and refreshed at the same point."""
