@@ -3,7 +3,8 @@
 
 The units' losses are separate, so their Hessian is block diagonal; each
 block is estimated on a sample of rows (all of them up to
-``2 max(2048, 8 (p + 1))``, else ``max(2048, 8 (p + 1))`` evenly spaced ones),
+``2 max(2048, 8 (p + 1))``, else ``max(2048, 8 (p + 1))`` evenly spaced ones;
+of the rows of positive weight only, where the weights are on the host),
 refactored where its curvature weights moved, and inverted through a
 floored eigendecomposition.  It undoes correlated, redundant and badly scaled
 columns together, which a diagonal cannot.
