@@ -17,7 +17,15 @@ all built by the method table (``_methods.METHODS``: the same problem, ``C =
 1 / (alpha * n_samples)``) with the same ``tol``, printed as one table: fit
 time, iterations, the objective ``J`` at each solution (``_reference.objective``,
 in float64, the same for all), and the largest coefficient difference to ours on
-NumPy.  The device times include a ``synchronize`` and exclude the one transfer
+NumPy.  Beside each fit on the device (issue 14): milliseconds per iteration
+against the two-product limit (``X @ w`` and ``X.T @ r``, timed on the same
+device in the same run), our reads from the device to the host per iteration
+(``_backend.host_reads``; the setup's included, so an upper bound) and the
+fit's peak device memory beyond what was allocated before it (X, y), as a
+fraction of X's bytes (CUDA only).  Then the multiclass case: ``--n-samples //
+3 x --n-features * 3 // 5``, 10 classes, float32, ours beside
+LogisticRegression(lbfgs) under dispatch (multinomial: the same data, not the
+same objective).  The device times include a ``synchronize`` and exclude the one transfer
 of X to the device, which is timed apart.  A method that would start after
 ``--budget`` seconds is skipped (and says so).
 
@@ -44,6 +52,7 @@ from _methods import ALPHA, METHODS
 from _reference import objective
 
 TOL = 1e-4
+BLANK = ("", "", "", "")  # the device columns of a row without them
 
 
 def _synchronize(torch, device):
@@ -131,9 +140,53 @@ def _device(args):
     return torch, torch.device(device)
 
 
+def two_product_ms(torch, device, X):
+    """Milliseconds of ``X @ w`` and ``X.T @ r`` on the device (median of 7)."""
+    w = torch.ones(X.shape[1], dtype=X.dtype, device=device)
+    r = torch.ones(X.shape[0], dtype=X.dtype, device=device)
+    times = []
+    for _ in range(8):
+        _synchronize(torch, device)
+        start = time.perf_counter()
+        (X @ w).sum()
+        (X.T @ r).sum()
+        _synchronize(torch, device)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times[1:]))
+
+
+def device_begin(torch, device):
+    """The counters before a fit on the device (see :func:`device_end`)."""
+    import skperceptron._backend as backend
+
+    base = None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    return backend.host_reads(), base
+
+
+def device_end(torch, device, begun, X, seconds, n_iter, limit_ms):
+    """``(ms / iteration, limit ms, reads / iteration, peak beyond / X)`` of the
+    fit since :func:`device_begin` returned ``begun``."""
+    import skperceptron._backend as backend
+
+    reads, base = begun
+    reads = backend.host_reads() - reads
+    peak = "n/a (CPU)"
+    if base is not None:
+        torch.cuda.synchronize(device)
+        extra = torch.cuda.max_memory_allocated(device) - base
+        peak = f"{extra / (X.element_size() * X.numel()):.2f}"
+    n_iter = max(n_iter, 1)
+    return (f"{1e3 * seconds / n_iter:.2f}", f"{limit_ms:.2f}", f"{reads / n_iter:.1f}", peak)
+
+
 def _print_table(rows, n_samples, n_features):
-    header = ("dtype", "method", "arrays on", "fit (s)", "n_iter", "J", "max|coef - ours numpy|")
-    table = [header] + [row[:7] for row in rows]
+    header = ("dtype", "method", "arrays on", "fit (s)", "n_iter", "J", "max|coef - ours numpy|",
+              "ms/it", "2-product ms", "reads/it", "peak mem / X")
+    table = [header] + [tuple(row[:7]) + tuple(row[8:12]) for row in rows]
     widths = [max(len(str(r[k])) for r in table) for k in range(len(header))]
     print()
     print(f"make_classification({n_samples} x {n_features}), alpha={ALPHA:g} "
@@ -186,7 +239,7 @@ def main(args):
         for method, backend, make, on_device in methods:
             where = f"{backend} {device if on_device else 'cpu'}"
             if time.perf_counter() - start > args.budget:
-                rows.append((dtype, method, where, "skipped: --budget", "", "", "", ""))
+                rows.append((dtype, method, where, "skipped: --budget", "", "", "", "") + BLANK)
                 continue
             try:
                 if on_device and X_t is None:
@@ -199,33 +252,85 @@ def main(args):
                     # Warm-up: kernels, cuBLAS handles; not timed.
                     step = max(1, X_t.shape[0] // 1000)  # rows of both classes
                     timed_fit(make, X_t[::step], y_t[::step], torch, device, dispatch=True)
+                    limit_ms = two_product_ms(torch, device, X_t)
                 if on_device:
+                    begun = device_begin(torch, device)
                     est, seconds, warned = timed_fit(make, X_t, y_t, torch, device, dispatch=True)
                 else:
                     est, seconds, warned = timed_fit(make, X, y)
                 coef, intercept = _to_numpy(est.coef_), _to_numpy(est.intercept_)
                 n_iter = int(np.max(_to_numpy(est.n_iter_)))
+                extra = BLANK
+                if on_device:
+                    extra = device_end(torch, device, begun, X_t, seconds, n_iter, limit_ms)
+                    if method != "ours":
+                        extra = extra[:2] + ("-",) + extra[3:]  # its reads are not ours to count
                 J = _J(X, y, coef, intercept)
                 if method == "ours" and backend == "numpy":
                     reference = coef
                 iterations = f"{n_iter}{' (warned)' if warned else ''}"
-                rows.append((dtype, method, where, f"{seconds:.2f}", iterations, f"{J:.8f}", coef, ""))
+                rows.append(
+                    (dtype, method, where, f"{seconds:.2f}", iterations, f"{J:.8f}", coef, "") + extra
+                )
             except Exception:  # noqa: BLE001 - report and go on with the others
                 failed = True
                 traceback.print_exc()
-                rows.append((dtype, method, where, "raised", "", "", "", ""))
+                rows.append((dtype, method, where, "raised", "", "", "", "") + BLANK)
             print(f"  {dtype} {method} on {where}: {rows[-1][3]} s", flush=True)
         # Coefficient differences to ours on NumPy, once it is known.
         for i, row in enumerate(rows):
             if row[0] == dtype and isinstance(row[6], np.ndarray):
                 diff = "" if reference is None else f"{np.abs(row[6] - reference).max():.1e}"
-                rows[i] = row[:6] + (diff, "")
+                rows[i] = row[:6] + (diff, "") + tuple(row[8:])
         del X_t, y_t
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
     _print_table(rows, n_samples, n_features)
+    failed |= _multiclass(torch, device, args, n_samples, n_features, start)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     if not ok:
         print("PARITY FAILED", file=sys.stderr)
     return 1 if failed or not ok else 0
+
+
+def _multiclass(torch, device, args, n_samples, n_features, start):
+    """The 10-class case in float32: ours and LogisticRegression (lbfgs,
+    multinomial) under dispatch, with the device columns; True if a fit raised."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from skperceptron import BCEPerceptronClassifier
+
+    n, p = max(1000, n_samples // 3), max(10, n_features * 3 // 5)
+    if time.perf_counter() - start > args.budget:
+        print(f"\nmulticlass {n} x {p}: skipped (--budget)")
+        return False
+    X, y = make_classification(n, p, n_informative=min(50, p), n_redundant=0, n_classes=10,
+                               shuffle=False, random_state=0)
+    X_t = torch.asarray(X.astype(np.float32), device=device)
+    y_t = torch.asarray(y, device=device)
+    limit_ms = two_product_ms(torch, device, X_t)
+    rows, failed = [], False
+    for name, make in (
+        ("ours", lambda: BCEPerceptronClassifier(alpha=ALPHA, tol=TOL)),
+        ("LogisticRegression lbfgs", lambda: LogisticRegression(C=1 / (ALPHA * n), tol=TOL)),
+    ):
+        try:
+            timed_fit(make, X_t[:: max(1, n // 2000)], y_t[:: max(1, n // 2000)], torch, device, True)
+            begun = device_begin(torch, device)
+            est, seconds, warned = timed_fit(make, X_t, y_t, torch, device, dispatch=True)
+            n_iter = int(np.max(_to_numpy(est.n_iter_)))
+            ms, limit, reads, peak = device_end(torch, device, begun, X_t, seconds, n_iter, limit_ms)
+            reads = reads if name == "ours" else "-"
+            rows.append(f"| {name} | {seconds:.3f} | {n_iter}{' (warned)' if warned else ''} | "
+                        f"{ms} | {limit} | {reads} | {peak} |")
+        except Exception:  # noqa: BLE001 - report and go on
+            failed = True
+            traceback.print_exc()
+            rows.append(f"| {name} | raised | | | | | |")
+    print(f"\nmulticlass: make_classification({n} x {p}, 10 classes), float32 on {device}, "
+          f"alpha={ALPHA:g}, tol={TOL:g}")
+    print("| method | fit (s) | n_iter | ms/it | 2-product ms | reads/it | peak mem / X |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    return failed

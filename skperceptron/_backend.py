@@ -85,6 +85,17 @@ def device_of(a):
 
 
 # -- host <-> namespace ------------------------------------------------------
+# The reads from a non-NumPy namespace back to the host, counted: on a GPU each
+# one waits for the device's queue to drain, so the solver's loop batches them
+# (see tests/test_transfers.py).  Every such read goes through this module.
+_HOST_READS = [0]
+
+
+def host_reads():
+    """How many reads from non-NumPy namespaces to the host this process made."""
+    return _HOST_READS[0]
+
+
 def to_host(xp, values):
     """Read scalars (0-d arrays) computed in ``xp`` back to the host at once.
 
@@ -94,13 +105,31 @@ def to_host(xp, values):
     if xp is np or not values:
         return values
     stacked = xp.stack([xp.reshape(v, ()) for v in values])
+    _HOST_READS[0] += 1
     return _convert_to_numpy(stacked, xp)
+
+
+def to_host_arrays(xp, arrays):
+    """Read arrays of any shape computed in ``xp`` back at once: a list of NumPy
+    arrays in their shapes (the arrays themselves for NumPy)."""
+    if xp is np or not arrays:
+        return list(arrays)
+    flat = xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+    _HOST_READS[0] += 1
+    flat = _convert_to_numpy(flat, xp)
+    out, start = [], 0
+    for a in arrays:
+        size = math.prod(a.shape)
+        out.append(flat[start : start + size].reshape(a.shape))
+        start += size
+    return out
 
 
 def to_numpy(xp, a):
     """A (small) array on the host, as NumPy: K priors, p moments, n labels."""
     if xp is np:
         return a
+    _HOST_READS[0] += 1
     return _convert_to_numpy(a, xp)
 
 
@@ -186,14 +215,30 @@ def max_abs(xp, *arrays):
     if xp is np:
         # Methods, not np.max/np.abs: a few microseconds an iteration on small data.
         return max((float(abs(a).max()) for a in arrays if a.size), default=0.0)
-    arrays = [a for a in arrays if math.prod(a.shape)]
-    if not arrays:
+    if not any(math.prod(a.shape) for a in arrays):
         return 0.0
-    return float(max(to_host(xp, [xp.max(xp.abs(a)) for a in arrays])))
+    (largest,) = to_host_arrays(xp, [max_abs_array(xp, *arrays)])
+    return float(largest)
+
+
+def max_abs_array(xp, *arrays):
+    """:func:`max_abs` as a 0-d array of ``xp``, not read (a float for NumPy)."""
+    if xp is np:
+        return max_abs(xp, *arrays)
+    largest = [xp.max(xp.abs(a)) for a in arrays if math.prod(a.shape)]
+    if not largest:
+        if not arrays:
+            return xp.asarray(0.0)
+        return xp.zeros((), dtype=arrays[0].dtype, device=device_of(arrays[0]))
+    return xp.max(xp.stack(largest))
 
 
 def all_finite(xp, *arrays):
-    return bool(xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays])))
+    """Whether every entry of ``arrays`` is finite, a bool on the host."""
+    finite = xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
+    if xp is np:
+        return bool(finite)
+    return bool(to_numpy(xp, finite))
 
 
 def eps(xp, dtype):

@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._backend import eps, max_abs, namespace, norm, outer, to_host, vdot
+from ._backend import (
+    eps,
+    max_abs,
+    max_abs_array,
+    namespace,
+    norm,
+    outer,
+    to_host,
+    to_host_arrays,
+    vdot,
+)
 from ._preconditioner import quadratic
 
 # A change of J counts as measured beyond _RESOLVED float epsilons of J; the fit
@@ -115,17 +125,21 @@ class Stopping:
         self.progress = Progress(objective.xp, objective.dtype)
         self.loss_curve, self.norm_curve = [], []
 
-    def criterion(self, W, grad_W, grad_c):
-        """``max |gradient mapping|`` in the original coordinates."""
+    def criterion(self, W, grad_W, grad_c, pending=()):
+        """``max |gradient mapping|`` in the original coordinates, a float; with
+        ``pending`` (arrays of the objective's namespace), ``(criterion,
+        [those arrays on the host])`` from the same read of the device."""
         obj = self.objective
         xp = obj.xp
         if obj.mean is not None:
             # Back to the original coordinates: d/dW = d/dW_centred + grad_c mean^T.
             grad_W = grad_W + outer(xp, grad_c, obj.mean)
         mapping = self.penalty.gradient_mapping(W, grad_W)
-        if obj.fit_intercept:
-            return max_abs(xp, mapping, grad_c)
-        return max_abs(xp, mapping)
+        arrays = (mapping, grad_c) if obj.fit_intercept else (mapping,)
+        if not pending:
+            return max_abs(xp, *arrays)
+        crit, *read = to_host_arrays(xp, [max_abs_array(xp, *arrays), *pending])
+        return float(crit), read
 
     def converged(self, n_iter, F, step, crit, F0, W, grad_W, grad_c, metric):
         """``crit <= tol`` and :meth:`small_gap`; with ``verbose``, the progress

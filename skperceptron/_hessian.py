@@ -88,6 +88,7 @@ class HessianMetric:
         self.refresh_change = _REFRESH_CHANGE
         self.every_row = len(rows) == objective.n_samples
         self.before = None  # NumPy: the column sums of ``curvature``
+        self._measured = None  # (raw, its sample, its weights) of measure
 
     def _set_penalty(self):
         obj, q = self.objective, self.A.shape[1]
@@ -182,22 +183,46 @@ class HessianMetric:
             return raw  # the sample is all rows: no copy
         return self.objective.sample_rows(raw, self.rows)
 
-    def refresh(self, raw):
-        obj = self.objective
-        xp = obj.xp
+    def measure(self, raw):
+        """On a device, the units' curvature moves since their last refresh and
+        their totals then, ``[moved, before]`` ((K,) arrays, not read), for the
+        solver to read with its criterion and pass to :meth:`refresh`; on
+        NumPy nothing (there is no transfer to save)."""
+        xp = self.objective.xp
+        if xp is np or self.curvature is None:
+            return ()
         v = self._sample(raw)
         h = curvature_weights(v, self.weights, xp)
+        self._measured = (raw, v, h)
+        return [xp.sum(xp.abs(h - self.curvature), axis=0), xp.sum(self.curvature, axis=0)]
+
+    def refresh(self, raw, measured=None):
+        """Refactor the units whose curvature weights moved (see
+        ``_REFRESH_CHANGE``) at ``raw``; True if any was.  ``measured``: the
+        host values of :meth:`measure` at this ``raw``."""
+        obj = self.objective
+        xp = obj.xp
+        kept, self._measured = self._measured, None
+        if measured is not None and kept is not None and kept[0] is raw:
+            _, v, h = kept
+        else:
+            v = self._sample(raw)
+            h = curvature_weights(v, self.weights, xp)
+            measured = None
         if self.curvature is None:
             units = list(range(obj.n_outputs))
             self.units = [None] * obj.n_outputs
             self.matrices = [None] * obj.n_outputs
         else:
             # The units are separate problems: refresh only those that moved.
-            moved = xp.sum(xp.abs(h - self.curvature), axis=0)
-            if xp is np:
-                before = self.before
+            if measured is not None:
+                moved, before = measured
+            elif xp is np:
+                moved, before = xp.sum(xp.abs(h - self.curvature), axis=0), self.before
             else:
-                moved, before = to_numpy(xp, xp.stack([moved, xp.sum(self.curvature, axis=0)]))
+                moved, before = to_numpy(
+                    xp, xp.stack([xp.sum(xp.abs(h - self.curvature), axis=0), xp.sum(self.curvature, axis=0)])
+                )
             units = np.flatnonzero(moved > self.refresh_change * before).tolist()
             if not units:
                 return False
@@ -306,7 +331,7 @@ def _inverses(matrices, xp=np):
     other namespaces, through the eigendecomposition.
     """
     if xp is not np:
-        return [_inverse(M, xp) for M in matrices]
+        return _device_inverses(xp.stack(matrices), xp)
     M = np.stack(matrices)
     if not np.isfinite(M).all():
         return [_inverse(M_k) for M_k in matrices]
@@ -383,6 +408,33 @@ def _inverse(M, xp=np):
     live = xp.reshape(live, (q, 1)) * xp.reshape(live, (1, q))
     # A metric must be symmetric; the product's rounding is not, quite.
     return 0.5 * (inverse + inverse.T) * live / scale
+
+
+def _device_inverses(M, xp):
+    """:func:`_inverse` of each of the stacked matrices ``M`` (K, q, q) of a
+    non-NumPy namespace, in one batched eigendecomposition and without a read
+    back to the host: a matrix with a non-finite entry is decomposed as the
+    identity and gets the inverse of its diagonal, chosen on the device."""
+    K, q = M.shape[0], M.shape[1]
+    device = device_of(M)
+    identity = xp.eye(q, dtype=M.dtype, device=device)
+    diagonal = xp.linalg.diagonal(M)  # (K, q)
+    ones = xp.ones_like(diagonal)
+    positive = diagonal > 0
+    d = xp.where(positive, xp.sqrt(xp.where(positive, diagonal, ones)), ones)
+    scale = d[:, :, None] * d[:, None, :]
+    finite = xp.all(xp.reshape(xp.isfinite(M), (K, q * q)), axis=1)[:, None, None]
+    C = xp.where(finite, M / scale, identity[None, :, :])
+    values, vectors = xp.linalg.eigh(C)
+    values = xp.maximum(values, _EIGENVALUE_FLOOR * xp.max(values, axis=1, keepdims=True))
+    inverse = (vectors / values[:, None, :]) @ xp.matrix_transpose(vectors)
+    # As in _inverse: a coordinate without curvature stays out of the step,
+    # and the product's rounding is made symmetric.
+    live = astype(xp, positive, M.dtype)
+    live = live[:, :, None] * live[:, None, :]
+    inverse = 0.5 * (inverse + xp.matrix_transpose(inverse)) * live / scale
+    inverse = xp.where(finite, inverse, identity[None, :, :] / scale)
+    return [inverse[k, ...] for k in range(K)]
 
 
 def _design(objective, rows, centre):

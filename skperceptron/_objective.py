@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from . import _loss
 from ._backend import asarray, copy, from_host, outer, to_host, vdot, zeros
 from ._rows import rows_for
 
@@ -178,7 +179,7 @@ class BCEObjective:
         return (R, H) if curvature else R
 
     def value(self, W, raw):
-        return self.loss(raw) + 0.5 * self.l2 * float(vdot(self.xp, W, W))
+        return self.loss(raw) + 0.5 * self.l2 * float(to_host(self.xp, [vdot(self.xp, W, W)])[0])
 
     def gradient(self, W, raw, curvature=False):
         """Gradient ``(grad_W, grad_c)`` of the smooth part: one pass over X.
@@ -211,6 +212,30 @@ class BCEObjective:
         products = to_host(xp, [vdot(xp, u, v) for u in vectors for v in vectors])
         return np.array([[float(products[j * n + k]) for k in range(n)] for j in range(n)])
 
+    def plane_model(self, grad_W, grad_c, H, W, dWs, dcs, draws):
+        """What a plane search needs at its start, from one read of the device:
+        the slopes ``grad . d_j`` (m,), the curvature (m, m) of ``f`` in the
+        span at the point whose raw-space Hessian diagonal is ``H``, and the
+        Gram matrix of ``(dWs..., W)`` for :meth:`subspace`'s ``gram``."""
+        xp, m = self.xp, len(dWs)
+        slopes = [s for u, v in zip(dWs, dcs) for s in (vdot(xp, grad_W, u), vdot(xp, grad_c, v))]
+        if xp is np:
+            gram = self._gram(dWs, W).astype(np.float64)
+            hess = self.rows.curvature(H, draws)
+        else:
+            curvature = _loss.curvature(H, draws, xp)
+            vectors = list(dWs) + [W]
+            products = [vdot(xp, u, v) for u in vectors for v in vectors]
+            values = to_host(xp, slopes + curvature + products)
+            slopes = values[: 2 * m]
+            hess = _loss.square(values[2 * m : len(values) - len(products)], m)
+            gram = np.asarray(values[len(values) - len(products) :], dtype=np.float64)
+            gram = gram.reshape(m + 1, m + 1)
+        if self.l2:
+            hess += self.l2 * gram[:m, :m]
+        slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(m)])
+        return slope0, hess, gram
+
     def curvature(self, H, dWs, draws):
         """Hessian of ``f`` restricted to the span of the directions, at the point
         whose raw-space Hessian diagonal is ``H``: an (m, m) matrix, no product."""
@@ -219,7 +244,7 @@ class BCEObjective:
             hess += self.l2 * self._gram(dWs)
         return hess
 
-    def subspace(self, W, raw, dWs, draws, speculate=False):
+    def subspace(self, W, raw, dWs, draws, speculate=False, gram=None):
         """The smooth objective on ``W + sum_j a_j dWs[j]`` (``raw + sum_j a_j draws[j]``).
 
         Returns ``phi(a, derivatives=True) -> (value, gradient, hessian)`` for
@@ -230,7 +255,7 @@ class BCEObjective:
         gradient there in the same round trip (elsewhere it changes nothing).
         """
         m = len(dWs)
-        full = self._gram(dWs, W).astype(np.float64)
+        full = self._gram(dWs, W).astype(np.float64) if gram is None else gram
         gram, lin, ww = full[:m, :m], full[m, :m], float(full[m, m])
         l2, rows, sw = self.l2, self.rows, self.sw
         speculate = [True] if speculate else []
@@ -246,7 +271,7 @@ class BCEObjective:
             value = loss + penalty(a) if value else None
             grad += l2 * (gram @ a + lin)
             if l2:
-                hess += l2 * self._gram(dWs)
+                hess += l2 * gram
             return value, grad, hess
 
         def slope(a):

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from ._backend import namespace
+from ._backend import namespace, to_host
 
 
 def soft_threshold(Z, threshold):
@@ -37,7 +37,7 @@ class L1Penalty:
         if not self.l1:
             return 0.0
         xp = namespace(W)
-        return self.l1 * float(xp.sum(xp.abs(W)))
+        return self.l1 * float(to_host(xp, [xp.sum(xp.abs(W))])[0])
 
     def left_slope(self, W, dW):
         """``lim_{t -> 0-} (g(W + t dW) - g(W)) / t``: the slope of ``g`` at ``W``
@@ -52,7 +52,7 @@ class L1Penalty:
             return 0.0
         xp = namespace(W)
         toward = xp.where(W > 0, dW, xp.where(W < 0, -dW, -xp.abs(dW)))
-        return self.l1 * float(xp.sum(toward))
+        return self.l1 * float(to_host(xp, [xp.sum(toward)])[0])
 
     def prox(self, Z, step):
         if not self.l1:

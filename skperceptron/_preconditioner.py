@@ -151,7 +151,12 @@ class DiagonalMetric:
         """``M^-1 g``: the preconditioned gradient, in the objective's namespace."""
         return grad_W * self.inv_W, grad_c * self.inv_c
 
-    def refresh(self, raw):
+    def measure(self, raw):
+        """Arrays that :meth:`refresh` at ``raw`` would read from the device,
+        for the solver to read with its own (none here)."""
+        return ()
+
+    def refresh(self, raw, measured=None):
         """Bring the metric to the point with raw predictions ``raw``: True when
         it changed (the solver then restarts from its initial step)."""
         return False

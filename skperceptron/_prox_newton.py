@@ -88,7 +88,11 @@ class ProximalNewtonMetric:
         self.h = self._cache = self._raw = None
         return self
 
-    def refresh(self, raw):
+    def measure(self, raw):
+        """Nothing to read with the criterion: the model is on the host."""
+        return ()
+
+    def refresh(self, raw, measured=None):
         """Bring the model's curvature to ``raw``; True when it changed.  Once
         per point: the direction refreshes before the stopping test, so that
         the model solved for the test is the one the step takes."""

@@ -122,7 +122,12 @@ class ProximalGradientSolver:
         while True:
             Wy, cy, rawy, Fy = direction.anchor(W, c, raw, F)
             grad_W, grad_c = direction.gradient(Wy, rawy)
-            crit = stopping.criterion(Wy, grad_W, grad_c)
+            # What decides the metric's refresh is read with the criterion.
+            pending = metric.measure(rawy) if n_iter > 0 else ()
+            if pending:
+                crit, measured = stopping.criterion(Wy, grad_W, grad_c, pending)
+            else:
+                crit, measured = stopping.criterion(Wy, grad_W, grad_c), None
             if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
                 if Wy is W:
                     reason = "converged"
@@ -137,7 +142,7 @@ class ProximalGradientSolver:
             if n_iter >= self.max_iter:
                 break
             # At iteration 0 the metric is the start's, refreshed above.
-            if n_iter > 0 and metric.refresh(rawy):
+            if n_iter > 0 and metric.refresh(rawy, measured):
                 step = self.step  # a new metric: its own step again
             dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
             move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
@@ -210,15 +215,12 @@ class PlanarMomentum(GradientStep):
             dWs.append(last[0])
             dcs.append(last[1])
             draws.append(last[2])
-        slopes = to_host(
-            xp, [s for u, v in zip(dWs, dcs) for s in (vdot(xp, grad_W, u), vdot(xp, grad_c, v))]
-        )
-        slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(len(dWs))])
+        # Slopes, curvature and the coefficients' Gram matrix: one read.
+        slope0, hess0, gram = obj.plane_model(grad_W, grad_c, self.H, W, dWs, dcs, draws)
+        self.H = None  # free the Hessian diagonal before the trial point's pass
         if not slope0[0] < 0:
             return self.stopping.no_step(F, -slope0[0])
-        hess0 = obj.curvature(self.H, dWs, draws)
-        self.H = None  # free the Hessian diagonal before the trial point's pass
-        phi = obj.subspace(W, raw, dWs, draws, speculate=True)
+        phi = obj.subspace(W, raw, dWs, draws, speculate=True, gram=gram)
         a, value = self.search.plane(phi, F, slope0, hess0)
         if a is None:
             return self.stopping.no_step(F, -slope0[0])

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Reads from the device to the host per solver iteration (issue 14).
+
+On a GPU every read waits for the device's queue to drain.  The backend counts
+them (``_backend.host_reads``); these tests count the reads of one iteration
+on PyTorch's CPU device and on array-api-strict, as the difference between
+fits of ``max_iter`` iterations and of more, and check the count against an
+independent one: PyTorch's own conversions to Python numbers and to the CPU.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import make_classification
+
+import skperceptron._backend as backend_module
+from skperceptron import BCEPerceptronClassifier
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("SCIPY_ARRAY_API") != "1",
+    reason="scikit-learn's Array API support needs SCIPY_ARRAY_API=1 before SciPy loads",
+)
+
+# The planar momentum's iteration: the stopping criterion (with the Hessian
+# metric's refresh test), the plane's slopes, curvature and Gram matrix, and
+# the trial point's value.
+READS_PER_ITERATION = 3
+
+
+def _data(n_classes):
+    # Unscaled columns: far from converged after the iterations counted.
+    X, y = make_classification(
+        2000, 20, n_informative=10, n_classes=n_classes, random_state=0
+    )
+    X *= np.logspace(-1, 1, 20)
+    return X, y
+
+
+def _arrays(name, X, y):
+    if name == "torch":
+        torch = pytest.importorskip("torch")
+        return torch.asarray(X), torch.asarray(y)
+    xp = pytest.importorskip(name)
+    return xp.asarray(X), xp.asarray(y)
+
+
+def _reads(X, y, max_iter, **params):
+    """Reads of a fit of exactly ``max_iter`` iterations, and its estimator."""
+    clf = BCEPerceptronClassifier(max_iter=max_iter, tol=1e-14, **params)
+    before = backend_module.host_reads()
+    with sklearn.config_context(array_api_dispatch=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.n_iter_ == max_iter
+    return backend_module.host_reads() - before, clf
+
+
+@pytest.mark.parametrize("name", ["torch", "array_api_strict"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("preconditioner", ["auto", "diagonal"])
+def test_reads_per_iteration(name, n_classes, preconditioner):
+    X, y = _arrays(name, *_data(n_classes))
+    short, clf = _reads(X, y, 2, preconditioner=preconditioner)
+    long, _ = _reads(X, y, 6, preconditioner=preconditioner)
+    assert clf.preconditioner_ == ("hessian" if preconditioner == "auto" else "diagonal")
+    assert short > 0  # the counter sees the setup's reads
+    assert long - short <= READS_PER_ITERATION * 4
+
+
+def test_counter_matches_torchs_own_conversions(monkeypatch):
+    """Every read the fit's loop makes goes through the backend: PyTorch's
+    conversions (``item``, ``float``, ``bool``, ``cpu``, ...) between the
+    two fits' ends grow exactly as the backend's counter does."""
+    torch = pytest.importorskip("torch")
+    X, y = _arrays("torch", *_data(3))
+    seen = [0]
+    # (Not ``numpy``: a read is ``cpu()`` then ``numpy()``, one transfer.)
+    for method in ("item", "tolist", "cpu", "__float__", "__bool__", "__int__"):
+        original = getattr(torch.Tensor, method)
+
+        def counted(self, *args, _original=original, **kwargs):
+            seen[0] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, method, counted)
+    counts = {}
+    for max_iter in (2, 6):
+        start = seen[0]
+        reads, _ = _reads(X, y, max_iter)
+        counts[max_iter] = (reads, seen[0] - start)
+    ours = counts[6][0] - counts[2][0]
+    torchs = counts[6][1] - counts[2][1]
+    assert 0 < ours == torchs
