@@ -156,7 +156,7 @@ class LineSearch:
                 break
         return s, value, s, -s * decrease
 
-    def plane(self, phi, F, slope0, hess0):
+    def plane(self, phi, F, slope0, hess0, first=None):
         """Minimize the smooth function ``phi`` of the plane (or line) from 0.
 
         The first Newton step uses the slope and curvature at 0, which come
@@ -165,13 +165,16 @@ class LineSearch:
         sufficient decrease; the search ends when the Newton decrement has
         fallen below 10% of its value at 0.  If Newton makes no progress,
         Armijo halving along the first direction alone.  Returns
-        ``(a, value)``, or ``(None, F)`` when no step is found.
+        ``(a, value)``, or ``(None, F)`` when no step is found.  ``first``:
+        the first Newton trial and its value, already formed and evaluated
+        (on a device, read with the slopes: see ``BCEObjective.plane_model``).
         """
         a = np.zeros_like(slope0)
         value, grad, hess = F, slope0, hess0
         decrement0 = None
         for trial_index in range(_PLANE_NEWTON):
-            delta = _newton_step(hess, grad)
+            known = first if trial_index == 0 and first is not None else None
+            delta = _newton_step(hess, grad) if known is None else known[0]
             if delta is None:
                 break
             decrement = -float(grad @ delta)
@@ -183,7 +186,11 @@ class LineSearch:
                 break
             trial = a + delta
             # The last trial's derivatives would have no use: skip that pass.
-            trial_value, trial_grad, trial_hess = phi(trial, trial_index + 1 < _PLANE_NEWTON)
+            derivatives = trial_index + 1 < _PLANE_NEWTON
+            if known is not None and not derivatives:
+                trial_value, trial_grad, trial_hess = known[1], None, None
+            else:
+                trial_value, trial_grad, trial_hess = phi(trial, derivatives)
 
             # The first trial is judged by Armijo alone: where J is flat to
             # float precision its value may exceed F by rounding and still be

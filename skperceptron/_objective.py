@@ -4,7 +4,7 @@
 import numpy as np
 
 from . import _loss
-from ._backend import asarray, copy, from_host, outer, to_host, vdot, zeros
+from ._backend import accumulation_dtype, asarray, copy, from_host, outer, to_host, vdot, zeros
 from ._rows import rows_for
 
 
@@ -212,29 +212,66 @@ class BCEObjective:
         products = to_host(xp, [vdot(xp, u, v) for u in vectors for v in vectors])
         return np.array([[float(products[j * n + k]) for k in range(n)] for j in range(n)])
 
-    def plane_model(self, grad_W, grad_c, H, W, dWs, dcs, draws):
+    def plane_model(self, grad_W, grad_c, H, W, raw, dWs, dcs, draws):
         """What a plane search needs at its start, from one read of the device:
         the slopes ``grad . d_j`` (m,), the curvature (m, m) of ``f`` in the
-        span at the point whose raw-space Hessian diagonal is ``H``, and the
-        Gram matrix of ``(dWs..., W)`` for :meth:`subspace`'s ``gram``."""
+        span at the point whose raw-space Hessian diagonal is ``H``, the Gram
+        matrix of ``(dWs..., W)`` for :meth:`subspace`'s ``gram``, and the first
+        trial: ``(a, f(a))`` for the Newton step ``a = -hess^-1 slopes`` of the
+        plane, formed and evaluated on the device before that read (None on
+        NumPy, where reads cost nothing and the search evaluates it)."""
         xp, m = self.xp, len(dWs)
         slopes = [s for u, v in zip(dWs, dcs) for s in (vdot(xp, grad_W, u), vdot(xp, grad_c, v))]
         if xp is np:
             gram = self._gram(dWs, W).astype(np.float64)
             hess = self.rows.curvature(H, draws)
+            trial = None
         else:
             curvature = _loss.curvature(H, draws, xp)
             vectors = list(dWs) + [W]
             products = [vdot(xp, u, v) for u in vectors for v in vectors]
-            values = to_host(xp, slopes + curvature + products)
+            a, value = self._first_trial(slopes, curvature, products, raw, draws)
+            values = to_host(xp, slopes + curvature + products + a + [value])
+            n_read = len(values) - m - 1
             slopes = values[: 2 * m]
-            hess = _loss.square(values[2 * m : len(values) - len(products)], m)
-            gram = np.asarray(values[len(values) - len(products) :], dtype=np.float64)
+            hess = _loss.square(values[2 * m : n_read - len(products)], m)
+            gram = np.asarray(values[n_read - len(products) : n_read], dtype=np.float64)
             gram = gram.reshape(m + 1, m + 1)
+            trial = (np.asarray(values[n_read:-1], dtype=np.float64), float(values[-1]))
         if self.l2:
             hess += self.l2 * gram[:m, :m]
         slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(m)])
-        return slope0, hess, gram
+        return slope0, hess, gram, trial
+
+    def _first_trial(self, slopes, curvature, products, raw, draws):
+        """The plane's Newton step ``a`` (m 0-d arrays) from the unread slopes,
+        curvature and Gram entries, in closed form (m <= 2; a singular plane
+        gives non-finite entries, which the search rejects), and ``f`` at
+        ``raw + sum a_j draws_j`` (0-d), all on the device."""
+        xp, m, l2 = self.xp, len(draws), self.l2
+        dtype = accumulation_dtype(xp, self.device)
+        s = [xp.astype(slopes[2 * j] + slopes[2 * j + 1], dtype) for j in range(m)]
+        P = [[xp.astype(products[j * (m + 1) + k], dtype) for k in range(m + 1)] for j in range(m + 1)]
+        upper = iter(curvature)
+        Hm = [[None] * m for _ in range(m)]
+        for j in range(m):
+            for k in range(j, m):
+                Hm[j][k] = Hm[k][j] = xp.astype(next(upper), dtype) + l2 * P[j][k]
+        if m == 1:
+            a = [-s[0] / Hm[0][0]]
+        else:
+            det = Hm[0][0] * Hm[1][1] - Hm[0][1] * Hm[1][0]
+            a = [
+                -(Hm[1][1] * s[0] - Hm[0][1] * s[1]) / det,
+                -(Hm[0][0] * s[1] - Hm[1][0] * s[0]) / det,
+            ]
+        v = raw
+        for coef, d in zip(a, draws):
+            v = v + xp.astype(coef, raw.dtype) * d
+        penalty = P[m][m] + sum(2 * a[j] * P[j][m] for j in range(m))
+        penalty = penalty + sum(a[j] * P[j][k] * a[k] for j in range(m) for k in range(m))
+        value = xp.astype(self.rows.loss_array(v, self.sw), dtype) + 0.5 * l2 * penalty
+        return a, value
 
     def curvature(self, H, dWs, draws):
         """Hessian of ``f`` restricted to the span of the directions, at the point

@@ -130,7 +130,11 @@ class WholeRows:
         (a hint for engines that can bring the gradient in the same trip)."""
         xp = self.xp
         v = _loss.combine(raw, draws, coefs, xp) if draws else raw
-        return float(to_host(xp, [_loss.bce_sum(v, self.Y, weights, xp, sign=self._sign)])[0])
+        return float(to_host(xp, [self.loss_array(v, weights)])[0])
+
+    def loss_array(self, v, weights):
+        """:meth:`loss` at ``v`` as a 0-d array of the namespace, not read."""
+        return _loss.bce_sum(v, self.Y, weights, self.xp, sign=self._sign)
 
     def residual(self, raw, curvature=False):
         """``(R, H)``: ``sw (expit(raw) - Y)`` and ``sw expit'(raw)`` (None

@@ -216,12 +216,14 @@ class PlanarMomentum(GradientStep):
             dcs.append(last[1])
             draws.append(last[2])
         # Slopes, curvature and the coefficients' Gram matrix: one read.
-        slope0, hess0, gram = obj.plane_model(grad_W, grad_c, self.H, W, dWs, dcs, draws)
+        slope0, hess0, gram, trial = obj.plane_model(
+            grad_W, grad_c, self.H, W, raw, dWs, dcs, draws
+        )
         self.H = None  # free the Hessian diagonal before the trial point's pass
         if not slope0[0] < 0:
             return self.stopping.no_step(F, -slope0[0])
         phi = obj.subspace(W, raw, dWs, draws, speculate=True, gram=gram)
-        a, value = self.search.plane(phi, F, slope0, hess0)
+        a, value = self.search.plane(phi, F, slope0, hess0, first=trial)
         if a is None:
             return self.stopping.no_step(F, -slope0[0])
         # Python floats: a NumPy float64 weight would promote float32 iterates.

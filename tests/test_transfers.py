@@ -25,9 +25,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # The planar momentum's iteration: the stopping criterion (with the Hessian
-# metric's refresh test), the plane's slopes, curvature and Gram matrix, and
-# the trial point's value.
-READS_PER_ITERATION = 3
+# metric's refresh test), then the plane's slopes, curvature and Gram matrix
+# with its first Newton trial, formed and evaluated on the device.
+READS_PER_ITERATION = 2
 
 
 def _data(n_classes):
