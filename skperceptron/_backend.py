@@ -158,6 +158,24 @@ def ones(xp, shape, dtype, device):
     return xp.ones(shape, dtype=dtype, **_on(device))
 
 
+def eye(xp, n, dtype, device):
+    return xp.eye(n, dtype=dtype, **_on(device))
+
+
+def batch_diagonal(xp, M):
+    """The diagonals of the stacked matrices ``M`` (K, q, q): (K, q)."""
+    if xp is np:
+        return np.diagonal(M, axis1=1, axis2=2)
+    return xp.linalg.diagonal(M)
+
+
+def batch_transpose(xp, M):
+    """The stacked matrices ``M`` (K, q, q), each transposed."""
+    if xp is np:
+        return np.swapaxes(M, 1, 2)
+    return xp.matrix_transpose(M)
+
+
 def copy(xp, a):
     if xp is np:
         return a.copy()

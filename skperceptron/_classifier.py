@@ -16,7 +16,6 @@ from ._compat import HAS_CALLBACKS, CallbackSupportMixin, Interval, StrOptions, 
 from ._compat import check_same_namespace, move_to, validate_data
 from ._convergence import DIAGNOSED, diagnose
 from ._data import class_list, encode_known_targets, fold_weights, log_odds, prepare_fit
-from ._hessian import HessianMetric
 from ._monitor import Monitor
 from ._objective import BCEObjective
 from ._outputs import decode_labels, probabilities
@@ -261,7 +260,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             if kept is not None:
                 kept.keep(self, data, objective, self.preconditioner_, step, metric)
         else:
-            self.preconditioner_, step, metric = reused.kind, reused.step, reused.renew(l1)
+            self.preconditioner_, step, metric = reused.kind, reused.step, reused.metric.renew(l1)
         # For the diagnosis of a fit that does not converge, from the moments
         # the metric just read (no second pass over X).
         scale_ratio = objective.scale_ratio() if self.preconditioner is None else None
@@ -438,11 +437,6 @@ class KeptProblem:
         dW, dc = self.metric.direction(W, zeros(obj.xp, obj.n_outputs, obj.dtype, obj.device))
         W, c = W - l2_change * dW, c - l2_change * dc
         return W, obj.intercept_of(W, c)
-
-    def renew(self, l1):
-        if isinstance(self.metric, HessianMetric):
-            return self.metric.renew()
-        return self.metric.renew(l1)
 
     @staticmethod
     def _settings(estimator):

@@ -13,12 +13,15 @@ columns together, which a diagonal cannot.
 import numpy as np
 
 from ._backend import (
-    all_finite,
     astype,
+    batch_diagonal,
+    batch_transpose,
     device_of,
+    eye,
     from_host,
     row_chunks,
     to_host,
+    to_host_arrays,
     to_numpy,
     zeros,
 )
@@ -97,11 +100,12 @@ class HessianMetric:
         penalty[np.arange(p), np.arange(p)] = obj.l2 + 0.25 * _VARIANCE_FLOOR * self.second
         self.penalty = from_host(obj.xp, penalty, self.A.dtype, obj.device)
 
-    def renew(self):
+    def renew(self, l1=None):
         """The metric of the same rows for the objective's new ``l2`` (a
         path's next alpha): the row sample, its design and each unit's
         curvature are kept, ``l2`` moves on the blocks' diagonals, and only
-        the inverses are computed again.  (The curvature weights of a warm
+        the inverses are computed again (``l1``, for the proximal Newton
+        metric's signature, has no part here).  (The curvature weights of a warm
         start are those of the last refresh, up to the refresh rule: forming
         the blocks again was 40% of a digits fold path, 2 iterations per alpha.)"""
         xp, before = self.objective.xp, self.penalty
@@ -194,7 +198,14 @@ class HessianMetric:
         v = self._sample(raw)
         h = curvature_weights(v, self.weights, xp)
         self._measured = (raw, v, h)
-        return [xp.sum(xp.abs(h - self.curvature), axis=0), xp.sum(self.curvature, axis=0)]
+        return self._moves(h)
+
+    def _moves(self, h):
+        """Each unit's move of the curvature weights ``h`` since its last
+        refresh, and their total then: two (K,) arrays."""
+        xp = self.objective.xp
+        before = self.before if xp is np else xp.sum(self.curvature, axis=0)
+        return [xp.sum(xp.abs(h - self.curvature), axis=0), before]
 
     def refresh(self, raw, measured=None):
         """Refactor the units whose curvature weights moved (see
@@ -215,14 +226,7 @@ class HessianMetric:
             self.matrices = [None] * obj.n_outputs
         else:
             # The units are separate problems: refresh only those that moved.
-            if measured is not None:
-                moved, before = measured
-            elif xp is np:
-                moved, before = xp.sum(xp.abs(h - self.curvature), axis=0), self.before
-            else:
-                moved, before = to_numpy(
-                    xp, xp.stack([xp.sum(xp.abs(h - self.curvature), axis=0), xp.sum(self.curvature, axis=0)])
-                )
+            moved, before = measured if measured is not None else to_host_arrays(xp, self._moves(h))
             units = np.flatnonzero(moved > self.refresh_change * before).tolist()
             if not units:
                 return False
@@ -320,7 +324,7 @@ def _uniform(v, xp):
 
 
 def _inverses(matrices, xp=np):
-    """The :func:`_inverse` of each matrix of the list ``matrices``.
+    """The :func:`_floored_inverses` of the list ``matrices``.
 
     On NumPy, one batched Cholesky factorization of the scaled matrices ``C``
     (unit diagonal, so ``lambda_max <= trace C = q``) where it proves the
@@ -330,27 +334,25 @@ def _inverses(matrices, xp=np):
     time on digits' ten 65 x 65 blocks).  The others, and every matrix on
     other namespaces, through the eigendecomposition.
     """
-    if xp is not np:
-        return _device_inverses(xp.stack(matrices), xp)
-    M = np.stack(matrices)
-    if not np.isfinite(M).all():
-        return [_inverse(M_k) for M_k in matrices]
+    M = xp.stack(matrices)
+    if xp is not np or not np.isfinite(M).all():
+        inverses = _floored_inverses(M, xp)
+        return [inverses[k, ...] for k in range(len(matrices))]
     diagonal = np.diagonal(M, axis1=1, axis2=2)
     d = np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
     scale = d[:, :, None] * d[:, None, :]
     try:
         L_inv = _triangular_inverse(np.linalg.cholesky(M / scale))
     except np.linalg.LinAlgError:
-        return [_inverse(M_k) for M_k in matrices]
+        return list(_floored_inverses(M, np))
     inverses = np.matmul(np.swapaxes(L_inv, 1, 2), L_inv)
     inverses = 0.5 * (inverses + np.swapaxes(inverses, 1, 2)) / scale
     q = M.shape[1]
     proven = np.sum(L_inv * L_inv, axis=(1, 2)) * (_EIGENVALUE_FLOOR * q) <= 1.0
     if proven.all():
         return list(inverses)
-    return [
-        inverses[k] if proven[k] else _inverse(matrices[k]) for k in range(len(matrices))
-    ]
+    inverses[~proven] = _floored_inverses(M[~proven], np)
+    return list(inverses)
 
 
 def _triangular_inverse(L):
@@ -376,65 +378,43 @@ def _triangular_inverse(L):
     return inverse
 
 
-def _inverse(M, xp=np):
-    """Inverse of the symmetric positive semi-definite ``M`` (in ``xp``, on its
-    device), from the eigendecomposition of ``C = S^-1 M S^-1`` with ``S =
-    sqrt(diag M)``: ``S^-1 V diag(1 / max(lambda, f)) V' S^-1``.  The scaling
-    takes the columns' scales (10^-3 to 10^3 on the ill-scaled set) out of
-    the conditioning; the floor ``f = _EIGENVALUE_FLOOR lambda_max`` bounds
-    the inverse where ``M`` is singular or nearly so (redundant columns
-    without a penalty), where Cholesky would accept a pivot of rounding size
-    and its inverse (1e15 and more) amplify rounding into the direction.
-    Non-finite entries give the inverse of the diagonal."""
-    q = M.shape[0]
-    if xp is np:
-        identity = np.eye(q, dtype=M.dtype)
-        diagonal = np.diagonal(M)
-    else:
-        identity = xp.eye(q, dtype=M.dtype, device=device_of(M))
-        diagonal = xp.linalg.diagonal(M)
-    ones = xp.ones_like(diagonal)
-    d = xp.where(diagonal > 0, xp.sqrt(xp.where(diagonal > 0, diagonal, ones)), ones)
-    scale = xp.reshape(d, (q, 1)) * xp.reshape(d, (1, q))
-    if not all_finite(xp, M):
-        return identity / scale
-    values, vectors = xp.linalg.eigh(M / scale)
-    values = xp.maximum(values, _EIGENVALUE_FLOOR * xp.max(values))
-    inverse = (vectors / xp.reshape(values, (1, q))) @ vectors.T
-    # A coordinate without curvature (a zero column, unpenalized) has no
-    # gradient either: it stays out of the step, which the floor's null
-    # space, where eigh mixes it with other singular directions, cannot tell.
-    live = astype(xp, diagonal > 0, M.dtype)
-    live = xp.reshape(live, (q, 1)) * xp.reshape(live, (1, q))
-    # A metric must be symmetric; the product's rounding is not, quite.
-    return 0.5 * (inverse + inverse.T) * live / scale
+def _inverse(M):
+    """:func:`_floored_inverses` of the one NumPy matrix ``M``."""
+    return _floored_inverses(M[None, :, :], np)[0]
 
 
-def _device_inverses(M, xp):
-    """:func:`_inverse` of each of the stacked matrices ``M`` (K, q, q) of a
-    non-NumPy namespace, in one batched eigendecomposition and without a read
-    back to the host: a matrix with a non-finite entry is decomposed as the
-    identity and gets the inverse of its diagonal, chosen on the device."""
+def _floored_inverses(M, xp):
+    """Inverses of the stacked symmetric positive semi-definite ``M`` (K, q,
+    q) of ``xp``, on its device, each from the eigendecomposition of ``C =
+    S^-1 M S^-1`` with ``S = sqrt(diag M)``: ``S^-1 V diag(1 / max(lambda,
+    f)) V' S^-1``, in one batched call and without a read back to the host.
+    The scaling takes the columns' scales (10^-3 to 10^3 on the ill-scaled
+    set) out of the conditioning; the floor ``f = _EIGENVALUE_FLOOR
+    lambda_max`` bounds the inverse where ``M`` is singular or nearly so
+    (redundant columns without a penalty), where Cholesky would accept a pivot
+    of rounding size and its inverse (1e15 and more) amplify rounding into
+    the direction.  A matrix with a non-finite entry gets the inverse of its
+    diagonal (it is decomposed as the identity, and the choice made on the
+    device)."""
     K, q = M.shape[0], M.shape[1]
-    device = device_of(M)
-    identity = xp.eye(q, dtype=M.dtype, device=device)
-    diagonal = xp.linalg.diagonal(M)  # (K, q)
+    identity = eye(xp, q, M.dtype, device_of(M))[None, :, :]
+    diagonal = batch_diagonal(xp, M)  # (K, q)
     ones = xp.ones_like(diagonal)
     positive = diagonal > 0
     d = xp.where(positive, xp.sqrt(xp.where(positive, diagonal, ones)), ones)
     scale = d[:, :, None] * d[:, None, :]
     finite = xp.all(xp.reshape(xp.isfinite(M), (K, q * q)), axis=1)[:, None, None]
-    C = xp.where(finite, M / scale, identity[None, :, :])
-    values, vectors = xp.linalg.eigh(C)
+    values, vectors = xp.linalg.eigh(xp.where(finite, M / scale, identity))
     values = xp.maximum(values, _EIGENVALUE_FLOOR * xp.max(values, axis=1, keepdims=True))
-    inverse = (vectors / values[:, None, :]) @ xp.matrix_transpose(vectors)
-    # As in _inverse: a coordinate without curvature stays out of the step,
-    # and the product's rounding is made symmetric.
+    inverse = (vectors / values[:, None, :]) @ batch_transpose(xp, vectors)
+    # A coordinate without curvature (a zero column, unpenalized) has no
+    # gradient either: it stays out of the step, which the floor's null
+    # space, where eigh mixes it with other singular directions, cannot tell.
     live = astype(xp, positive, M.dtype)
     live = live[:, :, None] * live[:, None, :]
-    inverse = 0.5 * (inverse + xp.matrix_transpose(inverse)) * live / scale
-    inverse = xp.where(finite, inverse, identity[None, :, :] / scale)
-    return [inverse[k, ...] for k in range(K)]
+    # A metric must be symmetric; the product's rounding is not, quite.
+    inverse = 0.5 * (inverse + batch_transpose(xp, inverse)) * live / scale
+    return xp.where(finite, inverse, identity / scale)
 
 
 def _design(objective, rows, centre):

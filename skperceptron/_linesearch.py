@@ -232,24 +232,32 @@ def _ray_slope(phi, a):
     return float(phi.slope(a) @ a)
 
 
+def newton_in_plane(hess, grad):
+    """``-hess^-1 grad`` for an (m, m) curvature with m <= 2, in closed form,
+    as a list: the entries may be floats or 0-d arrays of any namespace (a
+    device forms the first trial there), and a singular ``hess`` gives
+    non-finite entries."""
+    if len(grad) == 1:
+        return [-grad[0] / hess[0][0]]
+    det = hess[0][0] * hess[1][1] - hess[0][1] * hess[1][0]
+    return [
+        -(hess[1][1] * grad[0] - hess[0][1] * grad[1]) / det,
+        -(hess[0][0] * grad[1] - hess[1][0] * grad[0]) / det,
+    ]
+
+
 def _newton_step(hess, grad):
     """``-hess^-1 grad`` for the (m, m) curvature of a plane or a line, or None
     when it is singular.  In closed form for m <= 2: ``np.linalg.solve`` costs
     ten microseconds, a tenth of a whole iteration on small data."""
     m = len(grad)
     if m == 1:
-        return -grad / hess[0, 0] if hess[0, 0] != 0 else None
-    if m == 2:
-        det = hess[0, 0] * hess[1, 1] - hess[0, 1] * hess[1, 0]
-        if det == 0:
+        singular = hess[0, 0] == 0
+    elif m == 2:
+        singular = hess[0, 0] * hess[1, 1] - hess[0, 1] * hess[1, 0] == 0
+    else:
+        try:
+            return -np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
             return None
-        return -np.array(
-            [
-                hess[1, 1] * grad[0] - hess[0, 1] * grad[1],
-                hess[0, 0] * grad[1] - hess[1, 0] * grad[0],
-            ]
-        ) / det
-    try:
-        return -np.linalg.solve(hess, grad)
-    except np.linalg.LinAlgError:
-        return None
+    return None if singular else np.array(newton_in_plane(hess, grad))

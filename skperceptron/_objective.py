@@ -5,6 +5,7 @@ import numpy as np
 
 from . import _loss
 from ._backend import accumulation_dtype, asarray, copy, from_host, outer, to_host, vdot, zeros
+from ._linesearch import newton_in_plane
 from ._rows import rows_for
 
 
@@ -245,8 +246,8 @@ class BCEObjective:
 
     def _first_trial(self, slopes, curvature, products, raw, draws):
         """The plane's Newton step ``a`` (m 0-d arrays) from the unread slopes,
-        curvature and Gram entries, in closed form (m <= 2; a singular plane
-        gives non-finite entries, which the search rejects), and ``f`` at
+        curvature and Gram entries (:func:`~._linesearch.newton_in_plane`; a
+        singular plane gives non-finite entries, which the search rejects), and ``f`` at
         ``raw + sum a_j draws_j`` (0-d), all on the device."""
         xp, m, l2 = self.xp, len(draws), self.l2
         dtype = accumulation_dtype(xp, self.device)
@@ -257,14 +258,7 @@ class BCEObjective:
         for j in range(m):
             for k in range(j, m):
                 Hm[j][k] = Hm[k][j] = xp.astype(next(upper), dtype) + l2 * P[j][k]
-        if m == 1:
-            a = [-s[0] / Hm[0][0]]
-        else:
-            det = Hm[0][0] * Hm[1][1] - Hm[0][1] * Hm[1][0]
-            a = [
-                -(Hm[1][1] * s[0] - Hm[0][1] * s[1]) / det,
-                -(Hm[0][0] * s[1] - Hm[1][0] * s[0]) / det,
-            ]
+        a = newton_in_plane(Hm, s)
         v = raw
         for coef, d in zip(a, draws):
             v = v + xp.astype(coef, raw.dtype) * d

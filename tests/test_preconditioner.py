@@ -196,8 +196,9 @@ def test_batched_cholesky_equals_each_units_inverse(monkeypatch):
     singular = blocks[0].copy()
     singular[:, 5] = singular[5, :] = 0.0  # no curvature, no penalty: floored
     calls = []
+    floored = hessian_module._floored_inverses
     monkeypatch.setattr(
-        hessian_module, "_inverse", lambda M, xp=np: calls.append(M) or _inverse(M, xp)
+        hessian_module, "_floored_inverses", lambda M, xp: calls.append(M) or floored(M, xp)
     )
     # Well conditioned: the batched Cholesky path alone, the same inverses.
     for M, inverse, reference in zip(blocks, _inverses(blocks), expected):
