@@ -81,6 +81,10 @@ def input_namespace(*arrays):
 
 
 def device_of(a):
+    """The device of ``a``; None for NumPy (its arrays have none, and
+    scikit-learn before 1.4 vendors no array_api_compat to ask)."""
+    if isinstance(a, np.ndarray):
+        return None
     return array_api_compat.device(a)
 
 
