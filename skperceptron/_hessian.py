@@ -207,10 +207,11 @@ class HessianMetric:
         before = self.before if xp is np else xp.sum(self.curvature, axis=0)
         return [xp.sum(xp.abs(h - self.curvature), axis=0), before]
 
-    def refresh(self, raw, measured=None):
+    def refresh(self, raw, measured=None, stale=False):
         """Refactor the units whose curvature weights moved (see
-        ``_REFRESH_CHANGE``) at ``raw``; True if any was.  ``measured``: the
-        host values of :meth:`measure` at this ``raw``."""
+        ``_REFRESH_CHANGE``) at ``raw``, or all of them when ``stale``; True
+        if any was.  ``measured``: the host values of :meth:`measure` at this
+        ``raw``."""
         obj = self.objective
         xp = obj.xp
         kept, self._measured = self._measured, None
@@ -220,7 +221,7 @@ class HessianMetric:
             v = self._sample(raw)
             h = curvature_weights(v, self.weights, xp)
             measured = None
-        if self.curvature is None:
+        if self.curvature is None or stale:
             units = list(range(obj.n_outputs))
             self.units = [None] * obj.n_outputs
             self.matrices = [None] * obj.n_outputs

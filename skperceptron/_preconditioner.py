@@ -156,9 +156,10 @@ class DiagonalMetric:
         for the solver to read with its own (none here)."""
         return ()
 
-    def refresh(self, raw, measured=None):
+    def refresh(self, raw, measured=None, stale=False):
         """Bring the metric to the point with raw predictions ``raw``: True when
-        it changed (the solver then restarts from its initial step)."""
+        it changed (the solver then restarts from its initial step).
+        ``stale``: the solver's steps say the metric is out of date."""
         return False
 
 

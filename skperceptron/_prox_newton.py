@@ -92,7 +92,7 @@ class ProximalNewtonMetric:
         """Nothing to read with the criterion: the model is on the host."""
         return ()
 
-    def refresh(self, raw, measured=None):
+    def refresh(self, raw, measured=None, stale=False):
         """Bring the model's curvature to ``raw``; True when it changed.  Once
         per point: the direction refreshes before the stopping test, so that
         the model solved for the test is the one the step takes."""

@@ -56,7 +56,8 @@ def test_default_fit_is_within_tol_of_the_optimum(breast_cancer, tol, preconditi
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = BCEPerceptronClassifier(tol=tol, preconditioner=preconditioner).fit(X, y)
-    assert 0 <= relative_gap(clf, X, y, J_star) <= tol
+    # Below J* only by rounding: the oracle's own optimum is as exact as ours.
+    assert -1e-13 <= relative_gap(clf, X, y, J_star) <= tol
 
 
 @pytest.mark.parametrize("data", ["breast_cancer", "sparse"])

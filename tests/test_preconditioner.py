@@ -2,6 +2,7 @@
 """The Hessian metric: its matrix against the exact Hessian, its row sample,
 when it is refactored, what "auto" picks, and fits that use it."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -9,9 +10,11 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from scipy.special import expit
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._objective import BCEObjective
@@ -114,6 +117,28 @@ def test_refactored_only_when_and_where_the_curvature_moved():
     assert not np.allclose(after[1], before[1])
     # The kept units are compared with the weights they were factored with.
     assert not metric.refresh(moved)
+
+
+def test_stale_metric_is_refreshed_when_the_steps_say_so():
+    """digits at alpha=1e-5 is nearly separable: the few rows that carry the
+    curvature change by orders of magnitude while the weights' total stays
+    within the refresh rule, and the stale Newton steps were cut to 3e-3 of
+    their length for 426 iterations to tol=1e-8.  A step multiplier outside
+    [0.5, 2] of the initial step now refreshes the metric: 20 iterations."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = BCEPerceptronClassifier(alpha=alpha, tol=1e-8, max_iter=60).fit(X, y)
+    theirs = OneVsRestClassifier(
+        LogisticRegression(C=1 / (alpha * X.shape[0]), tol=1e-10, max_iter=1000, solver="newton-cholesky")
+    ).fit(X, y)
+    stacked = np.vstack([estimator.coef_ for estimator in theirs.estimators_])
+    peer = copy.deepcopy(ours)
+    peer.coef_ = stacked
+    peer.intercept_ = np.concatenate([estimator.intercept_ for estimator in theirs.estimators_])
+    assert ours.objective(X, y) <= peer.objective(X, y) * (1 + 1e-9)
 
 
 def rare_column_problem():
