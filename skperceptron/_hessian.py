@@ -69,6 +69,9 @@ class HessianMetric:
     fit (digits) by 5 to 40 times.  Built with :meth:`create`.
     """
 
+    # Its model's decrease estimates the remaining gap (see Stopping.small_gap).
+    second_order = True
+
     def __init__(self, objective, rows, A, weights, second):
         self.objective = objective
         self.rows = rows

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._convergence import _MAX_STALLED, Progress, SolverResult, Stopping, diagnose
@@ -58,6 +59,22 @@ def test_default_fit_is_within_tol_of_the_optimum(breast_cancer, tol, preconditi
         clf = BCEPerceptronClassifier(tol=tol, preconditioner=preconditioner).fit(X, y)
     # Below J* only by rounding: the oracle's own optimum is as exact as ours.
     assert -1e-13 <= relative_gap(clf, X, y, J_star) <= tol
+
+
+@pytest.mark.parametrize("alpha", [1e-5, 1e-4])
+def test_hessian_default_fit_on_digits_is_within_tol(alpha):
+    """The Hessian metric's gap test is its Newton decrement: Aitken's
+    extrapolation over windows that mixed the fast phase with a slow tail
+    stopped digits at alpha=1e-4 1.7e-4 above J* (and at 1e-5, before the
+    stale-metric refresh, 1e-3)."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    J_star = optimum(X, y, alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = BCEPerceptronClassifier(alpha=alpha).fit(X, y)
+    assert clf.preconditioner_ == "hessian"
+    assert -1e-13 <= relative_gap(clf, X, y, J_star) <= 1e-4
 
 
 @pytest.mark.parametrize("data", ["breast_cancer", "sparse"])
