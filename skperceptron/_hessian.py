@@ -10,6 +10,8 @@ floored eigendecomposition.  It undoes correlated, redundant and badly scaled
 columns together, which a diagonal cannot.
 """
 
+import math
+
 import numpy as np
 
 from ._backend import (
@@ -95,6 +97,7 @@ class HessianMetric:
         self.every_row = len(rows) == objective.n_samples
         self.before = None  # NumPy: the column sums of ``curvature``
         self._measured = None  # (raw, its sample, its weights) of measure
+        self._start_gram = None  # A' diag(weights) A, kept by start_condition
 
     def _set_penalty(self):
         obj, q = self.objective, self.A.shape[1]
@@ -181,6 +184,20 @@ class HessianMetric:
                 return None
         return cls(objective, rows, A, weights, second)
 
+    def start_condition(self):
+        """The condition number of ``0.25 A' diag(w) A + penalty`` (the
+        Hessian at the start, classes balanced) scaled to a unit diagonal: how
+        far the diagonal metric is from this one (1: not at all).  Its Gram
+        product is kept for the first refresh."""
+        xp = self.objective.xp
+        self._start_gram = self._add_gram(0.0, self.A, self.weights)
+        M = to_numpy(xp, 0.25 * self._start_gram + self.penalty).astype(np.float64)
+        d = np.sqrt(np.diagonal(M))
+        if not (np.all(np.isfinite(M)) and np.all(d > 0)):
+            return math.inf
+        values = np.linalg.eigvalsh(M / np.outer(d, d))
+        return float(values[-1] / values[0]) if values[0] > 0 else math.inf
+
     def curvature_of(self, raw):
         """The sample's curvature weights ``w_i sigma'(v_ik)`` at ``raw``: (m, K)."""
         return curvature_weights(self._sample(raw), self.weights, self.objective.xp)
@@ -243,7 +260,9 @@ class HessianMetric:
                 # so M_k = sigma'(c_k) A' diag(w) A + penalty, one product
                 # for the K units (digits: 1 instead of 10).  (Not for the
                 # proximal Newton model: its tol=1e-9 fits sit at rounding.)
-                gram = self._add_gram(0.0, self.A, self.weights)
+                gram, self._start_gram = self._start_gram, None
+                if gram is None:
+                    gram = self._add_gram(0.0, self.A, self.weights)
                 scales = to_numpy(xp, curvature_weights(v[0, :], 1.0, xp))
                 matrices = [float(s) * gram + self.penalty for s in scales]
             else:

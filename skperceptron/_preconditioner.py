@@ -41,6 +41,18 @@ _HESSIAN_FREE_BYTES = 2**22
 # in its factors or its row sample is refused rather than left to fail deep
 # in NumPy.
 _HESSIAN_LIMIT_ENTRIES = 2**27
+# A binary "auto" fit on a row sample (more than 2 x 2,048 rows) takes the
+# diagonal metric when the start's Hessian, scaled to a unit diagonal, has a
+# condition number at most this: the diagonal is then nearly the Hessian, its
+# iterations cost no refresh, and they are as few.  100,000 x 200 binary,
+# independent standardized columns (condition number 3.5 on the sample): the
+# Hessian took 7 iterations and 1.5x the diagonal's time (4 iterations), on
+# NumPy and on PyTorch; columns sharing factors, 60,000 x 200, condition 4.2:
+# Hessian 155 ms, diagonal 129; 8.6: 181 and 200; 20: 178 and 254.  Several
+# outputs keep the Hessian: its blocks scale each unit, where the diagonal's
+# step is one for all (30,000 x 100, 10 classes, condition 2.4: 6 iterations
+# against 13).
+_DIAGONAL_CONDITION = 6.0
 
 
 def resolve(preconditioner, objective, *, l1, line_search):
@@ -101,9 +113,17 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate):
             metric = ProximalNewtonMetric.create(objective, l1, all_rows=all_rows)
         else:
             metric = HessianMetric.create(objective, all_rows=all_rows)
-        if metric is not None:
+        if metric is not None and not (
+            preconditioner == "auto"
+            and not l1
+            and objective.n_outputs == 1
+            and not metric.every_row
+            and metric.start_condition() <= _DIAGONAL_CONDITION
+        ):
             return "hessian", (1.0 if auto_step else float(learning_rate)), metric
-        kind = "diagonal"  # "auto" and a sample that misrepresents a column
+        # "auto", and a sample that misrepresents a column or a Hessian that
+        # is nearly diagonal already.
+        kind = "diagonal"
     if kind == "diagonal":
         D_W, D_c = diagonal(objective)
         if not auto_step:
