@@ -141,6 +141,39 @@ def test_stale_metric_is_refreshed_when_the_steps_say_so():
     assert ours.objective(X, y) <= peer.objective(X, y) * (1 + 1e-9)
 
 
+@pytest.mark.parametrize(
+    "n, p, K, expected",
+    [
+        (455, 30, 1, 0.5),  # every row, 31 columns: a refresh is 15.5 iterations' products
+        (150, 4, 3, 0.25),  # 5 columns: 2.5
+        (16_000, 100, 5, 0.25),  # a sample of 2,048 rows: 6.5
+    ],
+)
+def test_refresh_rule_follows_the_refresh_cost(n, p, K, expected):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p))
+    Y = (rng.random((n, K)) < 0.4).astype(float)
+    metric = HessianMetric.create(objective_for(X, Y, np.ones(n)))
+    assert metric.refresh_change == expected
+
+
+def test_refresh_rule_counts_weighted_rows_as_repeated_rows():
+    """Weights of 0 and 2 decide as removed and repeated rows (scikit-learn's
+    check_sample_weight_equivalence compares the two fits to 1e-7)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 12))
+    Y = (rng.random((30, 1)) < 0.5).astype(float)
+    sw = rng.integers(0, 3, 30).astype(float)
+    repeat = np.repeat(np.arange(30), sw.astype(int))
+    weighted = HessianMetric.create(objective_for(X, Y, sw))
+    repeated = HessianMetric.create(objective_for(X[repeat], Y[repeat], np.ones(len(repeat))))
+    assert weighted.refresh_change == repeated.refresh_change == 0.25
+    X = rng.standard_normal((30, 40))
+    weighted = HessianMetric.create(objective_for(X, Y, sw))
+    repeated = HessianMetric.create(objective_for(X[repeat], Y[repeat], np.ones(len(repeat))))
+    assert weighted.refresh_change == repeated.refresh_change == 0.5
+
+
 def rare_column_problem():
     """6,000 rows, 10 features, the last one non-zero in 4 rows that the
     evenly spaced sample of 2,048 misses."""
