@@ -46,9 +46,10 @@ _REFRESH_CHANGE = 0.25
 # ... and by more than _REFRESH_CHANGE_COSTLY where a refresh costs over
 # _COSTLY_REFRESH times the flops of an iteration's two products with X
 # (|S| (p + 1)^2 against 2 n (p + 1) per unit).  12 alphas from 1e-5 to 1,
-# 0.25 -> 0.5: breast cancer (cost 16) 36.5 -> 32.0 ms, 4,000 x 50 (26) 64.7 ->
-# 57.9, digits (33) 447 -> 421; the 5-class 16,000 x 100 (sampled, 6.5)
-# 802 -> 883 and iris (2.5) 30.0 -> 31.5 keep 0.25.
+# one thread, this rule against 0.25 everywhere: breast cancer (cost 16) 36.1
+# -> 32.0 ms, 4,000 x 50 (26) 67.2 -> 59.2, digits (33) 447 -> 396.  Those
+# below keep 0.25: with 0.5 the 5-class 16,000 x 100 (sampled, 6.5) went 802
+# -> 883 ms and iris (2.5) 30.0 -> 31.5.
 _REFRESH_CHANGE_COSTLY = 0.5
 _COSTLY_REFRESH = 10.0
 # As in the diagonal metric: every column's curvature is at least this
