@@ -181,6 +181,20 @@ def test_threaded_fit_equals_single_threaded_fit(small_chunks, sparse, n_classes
     assert_allclose(threaded.loss_curve_[-1], single.loss_curve_[-1], rtol=1e-12)
 
 
+def _peak_of_a_second_fit(clf, X, y):
+    """Peak bytes traced during ``clf.fit(X, y)``, after a first fit has paid
+    the process's one-off allocations."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        tracemalloc.start()
+        try:
+            clf.fit(X, y)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
 def test_sparse_fit_allocates_a_few_vectors_only():
     """The CSR fit keeps about four n-vectors (raw predictions, the two search
     directions, the Hessian diagonal) and no copy of X: a regression test for
@@ -193,15 +207,7 @@ def test_sparse_fit_allocates_a_few_vectors_only():
     w[: p // 10] = rng.standard_normal(p // 10)
     y = (rng.random(n) < expit(X @ w - np.median(X @ w))).astype(np.int64)
     clf = BCEPerceptronClassifier(max_iter=30)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-        tracemalloc.start()
-        try:
-            clf.fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    peak = _peak_of_a_second_fit(clf, X, y)
     # 5.2 float64 n-vectors here, with or without threads (13 before).
     assert peak <= 7 * (8 * n), peak / (8 * n)
 
@@ -217,15 +223,7 @@ def test_multiclass_fit_allocates_a_few_raw_prediction_arrays(preconditioner, ar
     X = rng.standard_normal((n, p))
     y = np.argmax(X[:, :K] + rng.gumbel(size=(n, K)), axis=1)
     clf = BCEPerceptronClassifier(preconditioner=preconditioner, max_iter=20)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-        tracemalloc.start()
-        try:
-            clf.fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    peak = _peak_of_a_second_fit(clf, X, y)
     assert clf.preconditioner_ == ("diagonal" if preconditioner == "diagonal" else "hessian")
     assert peak <= arrays * (8 * n * K), peak / (8 * n * K)
 
