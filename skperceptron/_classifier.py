@@ -256,6 +256,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                 l1=l1,
                 line_search=self.line_search,
                 learning_rate=self.learning_rate,
+                accelerated=self.solver == "nesterov",
             )
             if kept is not None:
                 kept.keep(self, data, objective, self.preconditioner_, step, metric)

@@ -85,6 +85,10 @@ class BCEObjective:
         """The context a fit runs in (the engine's threads end with it)."""
         return self.rows.product_threads()
 
+    def setup_threads(self):
+        """A context for matrix work before the fit's first pass."""
+        return self.rows.setup_threads()
+
     def matrix_threads(self, n_flops):
         """A context for ``n_flops`` of matrix-matrix work inside the fit (a
         preconditioner's refresh): the BLAS's threads where they pay."""

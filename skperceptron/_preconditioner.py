@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ._backend import from_host, is_sparse, ones, to_host, to_numpy, vdot
-from ._hessian import HessianMetric
+from ._hessian import HessianMetric, condition_sample_size, start_condition
 from ._prox_newton import _WORKING_SET_FEATURES, ProximalNewtonMetric
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
@@ -41,18 +41,27 @@ _HESSIAN_FREE_BYTES = 2**22
 # in its factors or its row sample is refused rather than left to fail deep
 # in NumPy.
 _HESSIAN_LIMIT_ENTRIES = 2**27
-# A binary "auto" fit on a row sample (more than 2 x 2,048 rows) takes the
-# diagonal metric when the start's Hessian, scaled to a unit diagonal, has a
-# condition number at most this: the diagonal is then nearly the Hessian, its
-# iterations cost no refresh, and they are as few.  100,000 x 200 binary,
-# independent standardized columns (condition number 3.5 on the sample): the
-# Hessian took 7 iterations and 1.5x the diagonal's time (4 iterations), on
-# NumPy and on PyTorch; columns sharing factors, 60,000 x 200, condition 4.2:
-# Hessian 155 ms, diagonal 129; 8.6: 181 and 200; 20: 178 and 254.  Several
+# A binary "auto" fit with the accelerated solver takes the diagonal metric
+# when the start's Hessian, scaled to a unit diagonal, has a condition number
+# at most this over the directions X spans (estimated on a row sample,
+# without the spread the sample adds: see _hessian.start_condition): the
+# diagonal is then nearly the Hessian, its iterations cost no refresh, and
+# they are hardly more.  One thread, alpha = 1e-4 unless given (estimate:
+# auto's choice, diagonal / Hessian): 4,000 x 50 standardized, two columns
+# combinations of others (1.57: diagonal, 3.8 / 6.7 ms; alpha=0.1, 1.85: 2.7
+# / 5.2 ms); 6,000 x 20 independent columns (1.0: 2.3 / 3.2 ms), sharing
+# factors (1.66: diagonal, 3.5 / 3.3 ms; 4.5: Hessian, 5.0 / 3.4 ms); 60,000 x
+# 200 (1.0: 90 / 150 ms; 4.4: Hessian, 197 / 154 ms; 46: 396 / 158 ms);
+# breast cancer standardized (6.7e4: 15.9 / 5.7 ms).  The estimate costs 0.2
+# ms at 21 columns, 0.5 ms at 51 and 8 ms at 201 (60,000 rows).  Several
 # outputs keep the Hessian: its blocks scale each unit, where the diagonal's
 # step is one for all (30,000 x 100, 10 classes, condition 2.4: 6 iterations
-# against 13).
-_DIAGONAL_CONDITION = 6.0
+# against 13); gradient descent, unaccelerated, keeps it too.
+_DIAGONAL_CONDITION = 2.5
+# The estimate runs where its Gram product costs at most this many products
+# with X (see _affordable_check): 16 (p + 1) rows, so up to 64 columns on
+# every row of small data, 632 on 100,000 rows.
+_CHECK_PRODUCTS = 64
 
 
 def resolve(preconditioner, objective, *, l1, line_search):
@@ -99,7 +108,7 @@ def resolve(preconditioner, objective, *, l1, line_search):
     return "hessian"
 
 
-def make(preconditioner, objective, *, l1, line_search, learning_rate):
+def make(preconditioner, objective, *, l1, line_search, learning_rate, accelerated=True):
     """``(kind, step, metric)``: the preconditioner in use (``preconditioner``
     resolved, see :func:`resolve`), the initial step in its metric and the
     metric, ready for the solver (a :class:`DiagonalMetric`, a
@@ -107,23 +116,24 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate):
     :class:`~._prox_newton.ProximalNewtonMetric`)."""
     kind = resolve(preconditioner, objective, l1=l1, line_search=line_search)
     auto_step = learning_rate == "auto"
-    if kind == "hessian":
+    if kind == "hessian" and not (
+        preconditioner == "auto"
+        and not l1
+        and accelerated
+        and objective.n_outputs == 1
+        and _affordable_check(objective)
+        and _start_condition(objective) <= _DIAGONAL_CONDITION
+    ):
         all_rows = preconditioner == "hessian"
         if l1:
             metric = ProximalNewtonMetric.create(objective, l1, all_rows=all_rows)
         else:
             metric = HessianMetric.create(objective, all_rows=all_rows)
-        if metric is not None and not (
-            preconditioner == "auto"
-            and not l1
-            and objective.n_outputs == 1
-            and not metric.every_row
-            and metric.start_condition() <= _DIAGONAL_CONDITION
-        ):
+        if metric is not None:
             return "hessian", (1.0 if auto_step else float(learning_rate)), metric
-        # "auto", and a sample that misrepresents a column or a Hessian that
-        # is nearly diagonal already.
-        kind = "diagonal"
+    # "auto", and a Hessian that is nearly diagonal already or a sample
+    # that misrepresents a column.
+    kind = "diagonal" if kind == "hessian" else kind
     if kind == "diagonal":
         D_W, D_c = diagonal(objective)
         if not auto_step:
@@ -141,6 +151,20 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate):
     if not objective.fit_intercept:
         inv_c = objective.xp.zeros_like(inv_c)
     return kind, step, DiagonalMetric(inv_W, inv_c)
+
+
+def _start_condition(objective):
+    with objective.setup_threads():
+        return start_condition(objective)
+
+
+def _affordable_check(objective):
+    """Whether :func:`start_condition` is worth its Gram product: at most
+    ``_CHECK_PRODUCTS`` products with X (``m q^2`` flops on its ``m`` rows
+    against ``n q``)."""
+    q = objective.n_features + objective.fit_intercept
+    n = objective.n_samples
+    return condition_sample_size(n, q) * q <= _CHECK_PRODUCTS * n
 
 
 def _on_host(objective):

@@ -19,7 +19,13 @@ from sklearn.preprocessing import StandardScaler
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._objective import BCEObjective
 from skperceptron import _hessian as hessian_module
-from skperceptron._hessian import HessianMetric, _inverse, _inverses
+from skperceptron._hessian import (
+    HessianMetric,
+    _inverse,
+    _inverses,
+    condition_sample_size,
+    start_condition,
+)
 from skperceptron._preconditioner import _HESSIAN_FREE_BYTES, resolve
 
 
@@ -292,6 +298,9 @@ def test_two_samples_without_penalty():
     "params, data, expected",
     [
         ({}, "dense", "hessian"),
+        # Two columns are combinations of others; the rest is nearly isotropic.
+        ({}, "redundant", "diagonal"),
+        ({"solver": "gd"}, "redundant", "hessian"),  # unaccelerated: Newton
         ({"l1_ratio": 0.5}, "dense", "hessian"),  # proximal Newton
         ({"line_search": False}, "dense", "diagonal"),
         ({}, "wide", "diagonal"),  # 600 features > 512
@@ -304,8 +313,10 @@ def test_two_samples_without_penalty():
 )
 def test_auto_picks(params, data, expected):
     rng = np.random.default_rng(0)
-    if data == "dense":
+    if data in ("dense", "redundant"):
         X, y = make_classification(400, 8, random_state=0)
+        if data == "dense":
+            X[:, 1:] += 3 * X[:, :1]  # a shared factor
     elif data == "wide":
         X, y = rng.standard_normal((700, 600)), np.arange(700) % 2
     else:
@@ -319,8 +330,9 @@ def test_auto_picks(params, data, expected):
 
 def _independent_columns(n, p, mixing, seed=0):
     """Standardized columns; ``mixing`` > 0 adds a factor shared by groups of
-    5 columns (the start's scaled Hessian on the 2,048 sampled of 6,000 rows
-    then has condition number 1.5 with 0, and 9.8 with 0.4)."""
+    5 columns (the start's scaled Hessian then has condition number 1.0 with
+    0, 3.6 with 0.4 and 22 with 0.8 as ``start_condition`` estimates it on
+    6,000 rows)."""
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n, p))
     X = Z + mixing * np.repeat(Z[:, : p // 5], 5, axis=1)
@@ -330,21 +342,22 @@ def _independent_columns(n, p, mixing, seed=0):
 
 
 @pytest.mark.parametrize(
-    "mixing, n_classes, l1_ratio, n_samples, expected",
+    "mixing, n_classes, l1_ratio, n_samples, n_features, expected",
     [
-        (0.0, 2, 0.0, 6000, "diagonal"),  # nearly diagonal already
-        (0.4, 2, 0.0, 6000, "hessian"),
-        (0.0, 3, 0.0, 6000, "hessian"),  # one step for all units: the blocks pay
-        (0.0, 2, 0.5, 6000, "hessian"),  # proximal Newton
-        (0.0, 2, 0.0, 3000, "hessian"),  # every row in the metric: no sample
+        (0.0, 2, 0.0, 6000, 20, "diagonal"),  # nearly diagonal already
+        (0.0, 2, 0.0, 3000, 20, "diagonal"),  # every row in the Hessian metric
+        (0.4, 2, 0.0, 6000, 20, "hessian"),
+        (0.0, 3, 0.0, 6000, 20, "hessian"),  # one step for all units: the blocks pay
+        (0.0, 2, 0.5, 6000, 20, "hessian"),  # proximal Newton
+        (0.0, 2, 0.0, 600, 80, "hessian"),  # the estimate would cost 81 products
     ],
 )
 def test_auto_takes_the_diagonal_where_the_hessian_nearly_is(
-    mixing, n_classes, l1_ratio, n_samples, expected
+    mixing, n_classes, l1_ratio, n_samples, n_features, expected
 ):
-    X, y = _independent_columns(n_samples, 20, mixing)
+    X, y = _independent_columns(n_samples, n_features, mixing)
     if n_classes > 2:
-        y = np.digitize(X @ np.linspace(-1, 1, 20), [-1.0, 1.0])
+        y = np.digitize(X @ np.linspace(-1, 1, n_features), [-1.0, 1.0])
     clf = BCEPerceptronClassifier(alpha=1e-4, l1_ratio=l1_ratio).fit(X, y)
     assert clf.preconditioner_ == expected
     other = "hessian" if expected == "diagonal" else "diagonal"
@@ -354,26 +367,57 @@ def test_auto_takes_the_diagonal_where_the_hessian_nearly_is(
     assert clf.objective(X, y) <= J_other * (1 + 1e-4)
 
 
-@pytest.mark.parametrize("mixing", [0.0, 0.4])
-def test_start_condition_is_that_of_the_scaled_start_hessian(mixing):
-    X, y = _independent_columns(6000, 20, mixing)
+def _spanned_condition(X, sw, l2):
+    """The condition number of the scaled start Hessian over the directions
+    the centred columns span, and Weyl's bound on it, from an SVD of the
+    scaled design (independent of the eigenvalue problem that
+    ``start_condition`` solves)."""
+    p = X.shape[1]
+    w = sw / sw.sum()
+    mean = w @ X
+    A = np.hstack([X - mean, np.ones((len(X), 1))]) * np.sqrt(0.25 * w)[:, None]
+    penalty = np.append(np.full(p, l2), 0.0)
+    d = np.sqrt(np.sum(A * A, axis=0) + penalty)
+    _, s, Vt = np.linalg.svd(A / d, full_matrices=False)
+    spanned = s > 1e-6 * s[0]
+    basis = Vt[spanned].T
+    P = penalty / d**2
+    values = np.linalg.eigvalsh(basis.T @ ((A / d).T @ (A / d) + np.diag(P)) @ basis)
+    bound = (s[0] ** 2 + P.max()) / (s[spanned][-1] ** 2 + P.min())
+    return values[-1] / values[0], bound
+
+
+@pytest.mark.parametrize("redundant", [False, True])
+@pytest.mark.parametrize("mixing", [0.0, 0.4, 2.0])
+def test_start_condition_bounds_the_spanned_condition_number(mixing, redundant):
+    """On every row (no sampling spread to remove) the estimate is Weyl's
+    bound on the condition number over the spanned directions, with or
+    without a column that is a combination of others (whose direction the
+    full condition number would count): close to it where the penalty is
+    small beside the smallest spanned eigenvalue, above it always."""
+    X, y = _independent_columns(150, 20, mixing)
+    if redundant:
+        X = np.hstack([X, X[:, :3] @ np.array([[1.0], [-2.0], [0.5]])])
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    obj = objective_for(X, y[:, None].astype(float), sw, l2=1e-2)
+    assert condition_sample_size(len(y), X.shape[1] + 1) == len(y)
+    exact, bound = _spanned_condition(X, sw, 1e-2)
+    estimate = start_condition(obj)
+    assert estimate == pytest.approx(bound, rel=1e-6)
+    assert estimate >= exact * (1 - 1e-9)
+    if mixing < 1:
+        assert estimate <= 1.5 * exact
+def test_start_condition_removes_the_spread_of_a_row_sample():
+    """Independent standardized columns: the condition number of the sample's
+    Gram product is that of Marchenko-Pastur (4.4 for 168 rows of 21
+    columns), the data's is near 1, and so is the estimate."""
+    X, y = _independent_columns(60_000, 20, 0.0)
     sw = np.ones(len(y))
     obj = objective_for(X, y[:, None].astype(float), sw, l2=1e-4)
-    metric = HessianMetric.create(obj)
-    rows = metric.rows
-    A = np.hstack([X[rows] - X.mean(0), np.ones((len(rows), 1))])
-    M = 0.25 * A.T @ A / len(rows)
-    M[np.arange(20), np.arange(20)] += 1e-4
-    d = np.sqrt(np.diag(M))
-    expected = np.linalg.cond(M / np.outer(d, d))
-    assert metric.start_condition() == pytest.approx(expected, rel=1e-6)
-    # The Gram product it kept serves the first refresh: the same inverses
-    # as a metric that never computed it.
-    raw = obj.matvec(np.zeros((1, 20)), np.zeros(1))
-    fresh = HessianMetric.create(obj)
-    metric.refresh(raw)
-    fresh.refresh(raw)
-    assert_allclose(metric.inverses, fresh.inverses, rtol=1e-12)
+    assert condition_sample_size(len(y), 21) == 168
+    assert _spanned_condition(X[:: len(y) // 168][:168], sw[:168], 1e-4)[0] > 3.0
+    assert _spanned_condition(X, sw, 1e-4)[0] < 1.3
+    assert start_condition(obj) < 1.3
 
 
 @pytest.mark.parametrize(
