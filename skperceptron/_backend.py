@@ -129,6 +129,18 @@ def to_host_arrays(xp, arrays):
     return out
 
 
+def to_host_with(xp, values, arrays):
+    """:func:`to_host` of the scalars ``values`` and :func:`to_host_arrays` of
+    ``arrays`` in one read: ``(values, arrays)`` on the host."""
+    if xp is np or not arrays:
+        return to_host(xp, values), list(arrays)
+    if not values:
+        return [], to_host_arrays(xp, arrays)
+    stacked = xp.stack([xp.reshape(v, ()) for v in values])
+    host = to_host_arrays(xp, [stacked, *arrays])
+    return host[0], host[1:]
+
+
 def to_numpy(xp, a):
     """A (small) array on the host, as NumPy: K priors, p moments, n labels."""
     if xp is np:

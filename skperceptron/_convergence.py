@@ -133,6 +133,15 @@ class Stopping:
         """``max |gradient mapping|`` in the original coordinates, a float; with
         ``pending`` (arrays of the objective's namespace), ``(criterion,
         [those arrays on the host])`` from the same read of the device."""
+        crit = self.criterion_array(W, grad_W, grad_c)
+        if not pending:
+            return self.criterion_of(crit)
+        crit, *read = to_host_arrays(self.objective.xp, [crit, *pending])
+        return float(crit), read
+
+    def criterion_array(self, W, grad_W, grad_c):
+        """:meth:`criterion`, not read: a 0-d array of the objective's
+        namespace (a float on NumPy), for the solver to read with other values."""
         obj = self.objective
         xp = obj.xp
         if obj.mean is not None:
@@ -140,10 +149,14 @@ class Stopping:
             grad_W = grad_W + outer(xp, grad_c, obj.mean)
         mapping = self.penalty.gradient_mapping(W, grad_W)
         arrays = (mapping, grad_c) if obj.fit_intercept else (mapping,)
-        if not pending:
-            return max_abs(xp, *arrays)
-        crit, *read = to_host_arrays(xp, [max_abs_array(xp, *arrays), *pending])
-        return float(crit), read
+        return max_abs_array(xp, *arrays)
+
+    def criterion_of(self, crit_array):
+        """The float of a :meth:`criterion_array` (one read on a device)."""
+        if isinstance(crit_array, float):
+            return crit_array
+        (crit,) = to_host_arrays(self.objective.xp, [crit_array])
+        return float(crit)
 
     def converged(self, n_iter, F, step, crit, F0, W, grad_W, grad_c, metric):
         """``crit <= tol`` and :meth:`small_gap`; with ``verbose``, the progress

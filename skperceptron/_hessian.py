@@ -206,17 +206,19 @@ class HessianMetric:
             return raw  # the sample is all rows: no copy
         return self.objective.sample_rows(raw, self.rows)
 
-    def measure(self, raw):
+    def measure(self, raw, keep=True):
         """On a device, the units' curvature moves since their last refresh and
         their totals then, ``[moved, before]`` ((K,) arrays, not read), for the
         solver to read with its criterion and pass to :meth:`refresh`; on
-        NumPy nothing (there is no transfer to save)."""
+        NumPy nothing (there is no transfer to save).  ``keep``: ``raw`` is the
+        point of the refresh to come, whose sample is kept for it (not a
+        trial point)."""
         xp = self.objective.xp
         if xp is np or self.curvature is None:
             return ()
         v = self._sample(raw)
         h = curvature_weights(v, self.weights, xp)
-        self._measured = (raw, v, h)
+        self._measured = (raw, v, h) if keep else None
         return self._moves(h)
 
     def _moves(self, h):
@@ -230,16 +232,16 @@ class HessianMetric:
         """Refactor the units whose curvature weights moved (see
         ``_REFRESH_CHANGE``) at ``raw``, or all of them when ``stale``; True
         if any was.  ``measured``: the host values of :meth:`measure` at this
-        ``raw``."""
+        ``raw``, or at the point the solver expected to reach (the first trial
+        of its last search, read with that search's values: no read here)."""
         obj = self.objective
         xp = obj.xp
         kept, self._measured = self._measured, None
-        if measured is not None and kept is not None and kept[0] is raw:
+        if kept is not None and kept[0] is raw:
             _, v, h = kept
         else:
             v = self._sample(raw)
             h = curvature_weights(v, self.weights, xp)
-            measured = None
         if self.curvature is None or stale:
             units = list(range(obj.n_outputs))
             self.units = [None] * obj.n_outputs

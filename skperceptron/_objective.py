@@ -4,7 +4,17 @@
 import numpy as np
 
 from . import _loss
-from ._backend import accumulation_dtype, asarray, copy, from_host, outer, to_host, vdot, zeros
+from ._backend import (
+    accumulation_dtype,
+    asarray,
+    copy,
+    from_host,
+    outer,
+    to_host,
+    to_host_with,
+    vdot,
+    zeros,
+)
 from ._linesearch import newton_in_plane
 from ._rows import rows_for
 
@@ -217,14 +227,19 @@ class BCEObjective:
         products = to_host(xp, [vdot(xp, u, v) for u in vectors for v in vectors])
         return np.array([[float(products[j * n + k]) for k in range(n)] for j in range(n)])
 
-    def plane_model(self, grad_W, grad_c, H, W, raw, dWs, dcs, draws):
+    def plane_model(self, grad_W, grad_c, H, W, raw, dWs, dcs, draws, extra=(), at_trial=None):
         """What a plane search needs at its start, from one read of the device:
         the slopes ``grad . d_j`` (m,), the curvature (m, m) of ``f`` in the
         span at the point whose raw-space Hessian diagonal is ``H``, the Gram
         matrix of ``(dWs..., W)`` for :meth:`subspace`'s ``gram``, and the first
         trial: ``(a, f(a))`` for the Newton step ``a = -hess^-1 slopes`` of the
         plane, formed and evaluated on the device before that read (None on
-        NumPy, where reads cost nothing and the search evaluates it)."""
+        NumPy, where reads cost nothing and the search evaluates it).
+
+        On a device the same read brings the arrays ``extra`` and those that
+        ``at_trial`` makes of the first trial's raw predictions (the solver's
+        stopping criterion and the metric's refresh test): the fifth value
+        returned, their host copies (empty on NumPy)."""
         xp, m = self.xp, len(dWs)
         slopes = [s for u, v in zip(dWs, dcs) for s in (vdot(xp, grad_W, u), vdot(xp, grad_c, v))]
         if xp is np:
@@ -235,8 +250,10 @@ class BCEObjective:
             curvature = _loss.curvature(H, draws, xp)
             vectors = list(dWs) + [W]
             products = [vdot(xp, u, v) for u in vectors for v in vectors]
-            a, value = self._first_trial(slopes, curvature, products, raw, draws)
-            values = to_host(xp, slopes + curvature + products + a + [value])
+            a, value, v = self._first_trial(slopes, curvature, products, raw, draws)
+            extra = [*extra, *(at_trial(v) if at_trial is not None else ())]
+            del v
+            values, extra = to_host_with(xp, slopes + curvature + products + a + [value], extra)
             n_read = len(values) - m - 1
             slopes = values[: 2 * m]
             hess = _loss.square(values[2 * m : n_read - len(products)], m)
@@ -246,13 +263,13 @@ class BCEObjective:
         if self.l2:
             hess += self.l2 * gram[:m, :m]
         slope0 = np.array([float(slopes[2 * j] + slopes[2 * j + 1]) for j in range(m)])
-        return slope0, hess, gram, trial
+        return slope0, hess, gram, trial, list(extra) if xp is not np else []
 
     def _first_trial(self, slopes, curvature, products, raw, draws):
         """The plane's Newton step ``a`` (m 0-d arrays) from the unread slopes,
         curvature and Gram entries (:func:`~._linesearch.newton_in_plane`; a
-        singular plane gives non-finite entries, which the search rejects), and ``f`` at
-        ``raw + sum a_j draws_j`` (0-d), all on the device."""
+        singular plane gives non-finite entries, which the search rejects), ``f`` at
+        ``v = raw + sum a_j draws_j`` (0-d), all on the device, and ``v``."""
         xp, m, l2 = self.xp, len(draws), self.l2
         dtype = accumulation_dtype(xp, self.device)
         s = [xp.astype(slopes[2 * j] + slopes[2 * j + 1], dtype) for j in range(m)]
@@ -269,7 +286,7 @@ class BCEObjective:
         penalty = P[m][m] + sum(2 * a[j] * P[j][m] for j in range(m))
         penalty = penalty + sum(a[j] * P[j][k] * a[k] for j in range(m) for k in range(m))
         value = xp.astype(self.rows.loss_array(v, self.sw), dtype) + 0.5 * l2 * penalty
-        return a, value
+        return a, value, v
 
     def curvature(self, H, dWs, draws):
         """Hessian of ``f`` restricted to the span of the directions, at the point

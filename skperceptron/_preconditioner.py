@@ -195,7 +195,7 @@ class DiagonalMetric:
         """``M^-1 g``: the preconditioned gradient, in the objective's namespace."""
         return grad_W * self.inv_W, grad_c * self.inv_c
 
-    def measure(self, raw):
+    def measure(self, raw, keep=True):
         """Arrays that :meth:`refresh` at ``raw`` would read from the device,
         for the solver to read with its own (none here)."""
         return ()

@@ -88,7 +88,7 @@ class ProximalNewtonMetric:
         self.h = self._cache = self._raw = None
         return self
 
-    def measure(self, raw):
+    def measure(self, raw, keep=True):
         """Nothing to read with the criterion: the model is on the host."""
         return ()
 

@@ -72,7 +72,10 @@ class ProximalGradientSolver:
     runs on the host from the few scalars it reads back each iteration (the
     stopping criterion, values, slopes, small curvature matrices), which the
     objective batches into single transfers.  Step lengths are Python floats,
-    so float32 iterates stay float32.
+    so float32 iterates stay float32.  On a device the planar momentum reads
+    once an iteration: c. comes after e.'s first trial, read with it (the
+    step is dropped when the test passes), and d.'s refresh test is made at
+    that trial, the next point unless the search goes further.
     """
 
     def __init__(
@@ -129,38 +132,73 @@ class ProximalGradientSolver:
         F = F0 = obj.value(W, raw) + pen.value(W)
         step = self.step
         n_iter, crit, reason = 0, math.inf, "max_iter"
+        # On a device, the planar momentum's iteration reads once: the
+        # criterion and the metric's refresh test come with the plane's values
+        # (see the class's docstring).  NumPy reads nothing and tests first.
+        deferred = obj.xp is not np and isinstance(direction, PlanarMomentum)
+        measured, crits = None, [math.inf, math.inf]
         while True:
             Wy, cy, rawy, Fy = direction.anchor(W, c, raw, F)
             grad_W, grad_c = direction.gradient(Wy, rawy)
-            # What decides the metric's refresh is read with the criterion.
-            pending = metric.measure(rawy) if n_iter > 0 else ()
-            if pending:
-                crit, measured = stopping.criterion(Wy, grad_W, grad_c, pending)
+            # Not where the test would likely pass (a warm start, the last
+            # iterations: the criterion extrapolated from the last two): the
+            # step it was read with would be dropped, a pass over X wasted.
+            expected = crits[-1] * min(1.0, crits[-1] / crits[-2])
+            if deferred and 0 < n_iter < self.max_iter and expected > self.tol:
+                stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
+                if metric.refresh(rawy, measured, stale=stale):
+                    step = self.step
+                crit_array = stopping.criterion_array(Wy, grad_W, grad_c)
+                dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
+                move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
+                                      metric, step, extra=[crit_array],
+                                      at_trial=lambda v: metric.measure(v, keep=False))  # fmt: skip
+                del dW, dc
+                if direction.read is None:  # the move ended before its read
+                    crit = stopping.criterion_of(crit_array)
+                else:
+                    crit, measured = float(direction.read[0]), direction.read[1:] or None
+                crits.append(crit)
+                if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
+                    # The test was read with the next step, which is not taken.
+                    reason = "converged"
+                    break
+                del Wy, cy, rawy
             else:
-                crit, measured = stopping.criterion(Wy, grad_W, grad_c), None
-            if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
-                if Wy is W:
-                    reason = "converged"
+                # What decides the metric's refresh is read with the criterion.
+                pending = metric.measure(rawy) if n_iter > 0 else ()
+                if pending:
+                    crit, measured = stopping.criterion(Wy, grad_W, grad_c, pending)
+                else:
+                    crit, measured = stopping.criterion(Wy, grad_W, grad_c), None
+                crits.append(crit)
+                if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
+                    if Wy is W:
+                        reason = "converged"
+                        break
+                    if Fy <= F:
+                        # The extrapolated point is optimal and no worse: take it.
+                        W, c, raw, F = Wy, cy, rawy, Fy
+                        n_iter += 1
+                        stopping.end_iteration(n_iter, W, c, raw, F, progress=False)
+                        reason = "converged"
+                        break
+                if n_iter >= self.max_iter:
                     break
-                if Fy <= F:
-                    # The extrapolated point is optimal and no worse: take it.
-                    W, c, raw, F = Wy, cy, rawy, Fy
-                    n_iter += 1
-                    stopping.end_iteration(n_iter, W, c, raw, F, progress=False)
-                    reason = "converged"
-                    break
-            if n_iter >= self.max_iter:
-                break
-            # At iteration 0 the metric is the start's, refreshed above.
-            # A step multiplier far from the metric's own says its model is
-            # stale where the curvature weights' total does not.
-            stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
-            if n_iter > 0 and metric.refresh(rawy, measured, stale=stale):
-                step = self.step  # a new metric: its own step again
-            dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
-            move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
-                                  metric, step)  # fmt: skip
-            del Wy, cy, rawy, dW, dc
+                # At iteration 0 the metric is the start's, refreshed above.
+                # A step multiplier far from the metric's own says its model is
+                # stale where the curvature weights' total does not.
+                stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
+                if n_iter > 0 and metric.refresh(rawy, measured, stale=stale):
+                    step = self.step  # a new metric: its own step again
+                dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
+                # For a one-read iteration next: its refresh test, at the trial.
+                trial = {"at_trial": lambda v: metric.measure(v, keep=False)} if deferred else {}
+                move = direction.move(W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc,
+                                      metric, step, **trial)  # fmt: skip
+                if deferred:
+                    measured = direction.read or None
+                del Wy, cy, rawy, dW, dc
             if isinstance(move, str):
                 reason = move
                 break
@@ -212,6 +250,7 @@ class PlanarMomentum(GradientStep):
         self.objective, self.search, self.stopping = objective, search, stopping
         self.last = None  # the previous step (dW, dc, draw)
         self.H = None  # the raw-space Hessian diagonal at the point
+        self.read = None  # the host copies of the last move's ``extra`` and ``at_trial``
 
     def anchor(self, W, c, raw, F):
         return W, c, raw, F
@@ -220,8 +259,13 @@ class PlanarMomentum(GradientStep):
         grad_W, grad_c, self.H = self.objective.gradient(W, raw, curvature=True)
         return grad_W, grad_c
 
-    def move(self, W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc, metric, step):
+    def move(self, W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc, metric, step,
+             extra=(), at_trial=None):  # fmt: skip
+        """The step; on a device, ``extra`` and ``at_trial`` go to
+        :meth:`BCEObjective.plane_model`, whose read brings them to
+        ``self.read`` (None where the move ends before it)."""
         obj, xp, last = self.objective, self.objective.xp, self.last
+        self.read = None
         draw = obj.matvec(dW, dc)
         dWs, dcs, draws = [dW], [dc], [draw]
         if last is not None:
@@ -229,9 +273,11 @@ class PlanarMomentum(GradientStep):
             dcs.append(last[1])
             draws.append(last[2])
         # Slopes, curvature and the coefficients' Gram matrix: one read.
-        slope0, hess0, gram, trial = obj.plane_model(
-            grad_W, grad_c, self.H, W, raw, dWs, dcs, draws
+        slope0, hess0, gram, trial, self.read = obj.plane_model(
+            grad_W, grad_c, self.H, W, raw, dWs, dcs, draws, extra, at_trial
         )
+        if not extra and at_trial is None:
+            self.read = None
         self.H = None  # free the Hessian diagonal before the trial point's pass
         if not slope0[0] < 0:
             return self.stopping.no_step(F, -slope0[0])
