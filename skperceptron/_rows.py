@@ -155,11 +155,23 @@ class WholeRows:
         the loss None unless ``value``, the others None unless ``derivatives``."""
         xp = self.xp
         v = _loss.combine(raw, draws, coefs, xp)
-        loss = self.loss(v, self.sw) if value else None
-        if not derivatives:
-            return loss, None, None
+        if not derivatives or xp is np:
+            # NumPy: the engine's own passes (see NumpyRows).
+            loss = self.loss(v, self.sw) if value else None
+            if not derivatives:
+                return loss, None, None
+            R, H = self.residual(v, curvature=True)
+            return loss, self.inner(R, draws), self.curvature(H, draws)
         R, H = self.residual(v, curvature=True)
-        return loss, self.inner(R, draws), self.curvature(H, draws)
+        m = len(draws)
+        # The loss, slopes and curvature in one read.
+        values = [self.loss_array(v, self.sw)] if value else []
+        values += [inner(xp, R, d) for d in draws] + list(_loss.curvature(H, draws, xp))
+        values = to_host(xp, values)
+        loss = float(values[0]) if value else None
+        values = values[1:] if value else values
+        slopes = np.array([float(values[j]) for j in range(m)])
+        return loss, slopes, _loss.square(values[m:], m)
 
     def slopes(self, raw, draws, coefs):
         """``[sum R d_j]`` at ``v = raw + sum_j coefs[j] draws[j]``: one ``expit`` pass."""
