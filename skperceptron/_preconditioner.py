@@ -48,19 +48,22 @@ _HESSIAN_LIMIT_ENTRIES = 2**27
 # diagonal is then nearly the Hessian, its iterations cost no refresh, and
 # they are hardly more.  One thread, alpha = 1e-4 unless given (estimate:
 # auto's choice, diagonal / Hessian): 4,000 x 50 standardized, two columns
-# combinations of others (1.57: diagonal, 3.8 / 6.7 ms; alpha=0.1, 1.85: 2.7
-# / 5.2 ms); 6,000 x 20 independent columns (1.0: 2.3 / 3.2 ms), sharing
-# factors (1.66: diagonal, 3.5 / 3.3 ms; 4.5: Hessian, 5.0 / 3.4 ms); 60,000 x
-# 200 (1.0: 90 / 150 ms; 4.4: Hessian, 197 / 154 ms; 46: 396 / 158 ms);
-# breast cancer standardized (6.7e4: 15.9 / 5.7 ms).  The estimate costs 0.2
-# ms at 21 columns, 0.5 ms at 51 and 8 ms at 201 (60,000 rows).  Several
-# outputs keep the Hessian: its blocks scale each unit, where the diagonal's
-# step is one for all (30,000 x 100, 10 classes, condition 2.4: 6 iterations
-# against 13); gradient descent, unaccelerated, keeps it too.
+# combinations of others (1.34: diagonal, 5.3 / 9.7 ms; alpha=0.1, 1.56: 4.4
+# / 8.1 ms); 6,000 x 20 independent columns (1.0: 3.7 / 5.8 ms), sharing
+# factors (1.42: diagonal, 5.8 / 5.5 ms; 3.64: Hessian, 7.9 / 5.2 ms); 60,000
+# x 200 (1.0: 130 / 198 ms; 2.97: Hessian, 256 / 204 ms; 28.8: 478 / 183 ms);
+# breast cancer standardized (3.5e4: 9.3 / 3.7 ms).  The estimate costs 0.15
+# ms at 21 columns, 0.3 ms at 51 and 5 ms at 201 (60,000 rows).  Several
+# outputs keep the Hessian: its blocks follow each unit's curvature, where the
+# diagonal's step is one for all, and the start does not tell which pays
+# (estimate 1.5 on a fold of the 5-class 20,000 x 100 workflow set: 11
+# iterations against 6, 103 / 77 ms; independent columns, 3 and 10 balanced
+# classes: 4 against 5 and 7 against 5, 75 / 108 and 176 / 224 ms).
+# Unaccelerated gradient descent keeps the Hessian too.
 _DIAGONAL_CONDITION = 2.5
 # The estimate runs where its Gram product costs at most this many products
-# with X (see _affordable_check): 16 (p + 1) rows, so up to 64 columns on
-# every row of small data, 632 on 100,000 rows.
+# with X (see _affordable_check): on 8 (p + 1) rows, up to 64 columns where
+# that is every row, 894 on 100,000 rows.
 _CHECK_PRODUCTS = 64
 
 

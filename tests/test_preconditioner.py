@@ -347,7 +347,7 @@ def _independent_columns(n, p, mixing, seed=0):
         (0.0, 2, 0.0, 6000, 20, "diagonal"),  # nearly diagonal already
         (0.0, 2, 0.0, 3000, 20, "diagonal"),  # every row in the Hessian metric
         (0.4, 2, 0.0, 6000, 20, "hessian"),
-        (0.0, 3, 0.0, 6000, 20, "hessian"),  # one step for all units: the blocks pay
+        (0.0, 3, 0.0, 6000, 20, "hessian"),  # several units: the blocks scale each
         (0.0, 2, 0.5, 6000, 20, "hessian"),  # proximal Newton
         (0.0, 2, 0.0, 600, 80, "hessian"),  # the estimate would cost 81 products
     ],
