@@ -52,8 +52,9 @@ _HESSIAN_LIMIT_ENTRIES = 2**27
 # / 8.1 ms); 6,000 x 20 independent columns (1.0: 3.7 / 5.8 ms), sharing
 # factors (1.42: diagonal, 5.8 / 5.5 ms; 3.64: Hessian, 7.9 / 5.2 ms); 60,000
 # x 200 (1.0: 130 / 198 ms; 2.97: Hessian, 256 / 204 ms; 28.8: 478 / 183 ms);
-# breast cancer standardized (3.5e4: 9.3 / 3.7 ms).  The estimate costs 0.15
-# ms at 21 columns, 0.3 ms at 51 and 5 ms at 201 (60,000 rows).  Several
+# breast cancer standardized (3.5e4: 9.3 / 3.7 ms; now left out, see
+# _CHECK_PRODUCTS).  The estimate costs 0.15 ms at 21 columns, 0.3 ms at 51
+# and 5 ms at 201 (60,000 rows).  Several
 # outputs keep the Hessian: its blocks follow each unit's curvature, where the
 # diagonal's step is one for all, and the start does not tell which pays
 # (estimate 1.5 on a fold of the 5-class 20,000 x 100 workflow set: 11
@@ -61,10 +62,11 @@ _HESSIAN_LIMIT_ENTRIES = 2**27
 # classes: 4 against 5 and 7 against 5, 75 / 108 and 176 / 224 ms).
 # Unaccelerated gradient descent keeps the Hessian too.
 _DIAGONAL_CONDITION = 2.5
-# The estimate runs where its Gram product costs at most this many products
-# with X (see _affordable_check): on 8 (p + 1) rows, up to 64 columns where
-# that is every row, 894 on 100,000 rows.
-_CHECK_PRODUCTS = 64
+# The estimate runs where it costs at most this many products with X (see
+# _affordable_check): 15,000 x 200 (ill-scaled benchmark set), 4.5 ms of a
+# 40 ms fit that the Hessian wins by far, is left out; 100,000 x 200, 60,000
+# x 200, 4,000 x 50 and 3,000 x 20 are checked.
+_CHECK_PRODUCTS = 16
 
 
 def resolve(preconditioner, objective, *, l1, line_search):
@@ -162,12 +164,13 @@ def _start_condition(objective):
 
 
 def _affordable_check(objective):
-    """Whether :func:`start_condition` is worth its Gram product: at most
-    ``_CHECK_PRODUCTS`` products with X (``m q^2`` flops on its ``m`` rows
-    against ``n q``)."""
+    """Whether :func:`start_condition` is worth its cost: its Gram product on
+    ``m`` rows and its eigenvalue problem (``m q^2 + 10 q^3`` flops, the
+    latter as measured: 1.2 ms for q = 201, one thread) at most
+    ``_CHECK_PRODUCTS`` products with X (``n q`` each)."""
     q = objective.n_features + objective.fit_intercept
     n = objective.n_samples
-    return condition_sample_size(n, q) * q <= _CHECK_PRODUCTS * n
+    return (condition_sample_size(n, q) + 10 * q) * q <= _CHECK_PRODUCTS * n
 
 
 def _on_host(objective):

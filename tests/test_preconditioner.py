@@ -349,7 +349,7 @@ def _independent_columns(n, p, mixing, seed=0):
         (0.4, 2, 0.0, 6000, 20, "hessian"),
         (0.0, 3, 0.0, 6000, 20, "hessian"),  # several units: the blocks scale each
         (0.0, 2, 0.5, 6000, 20, "hessian"),  # proximal Newton
-        (0.0, 2, 0.0, 600, 80, "hessian"),  # the estimate would cost 81 products
+        (0.0, 2, 0.0, 600, 80, "hessian"),  # the estimate would cost 190 products
     ],
 )
 def test_auto_takes_the_diagonal_where_the_hessian_nearly_is(
