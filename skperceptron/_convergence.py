@@ -9,7 +9,6 @@ import numpy as np
 
 from ._backend import (
     eps,
-    max_abs,
     max_abs_array,
     namespace,
     norm,

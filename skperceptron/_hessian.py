@@ -111,7 +111,6 @@ class HessianMetric:
         self.every_row = len(rows) == objective.n_samples
         self.before = None  # NumPy: the column sums of ``curvature``
         self._measured = None  # (raw, its sample, its weights) of measure
-        self.current = None  # the raw predictions at which every unit was refreshed
 
     def _set_penalty(self):
         obj, q = self.objective, self.A.shape[1]
@@ -279,7 +278,6 @@ class HessianMetric:
         self.inverses = xp.stack(self.units)
         if self.curvature is None or len(units) == obj.n_outputs:
             self.curvature = h
-            self.current = raw
         else:
             # Each unit keeps the weights of its last refresh.
             mask = np.zeros(obj.n_outputs, dtype=bool)

@@ -144,8 +144,10 @@ class ProximalGradientSolver:
             # iterations: the criterion extrapolated from the last two): the
             # step it was read with would be dropped, a pass over X wasted.
             expected = crits[-1] * min(1.0, crits[-1] / crits[-2])
+            # A step multiplier far from the metric's own says its model is
+            # stale where the curvature weights' total does not.
+            stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
             if deferred and 0 < n_iter < self.max_iter and expected > self.tol:
-                stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
                 if metric.refresh(rawy, measured, stale=stale):
                     step = self.step
                 crit_array = stopping.criterion_array(Wy, grad_W, grad_c)
@@ -186,9 +188,6 @@ class ProximalGradientSolver:
                 if n_iter >= self.max_iter:
                     break
                 # At iteration 0 the metric is the start's, refreshed above.
-                # A step multiplier far from the metric's own says its model is
-                # stale where the curvature weights' total does not.
-                stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
                 if n_iter > 0 and metric.refresh(rawy, measured, stale=stale):
                     step = self.step  # a new metric: its own step again
                 dW, dc = direction.propose(Wy, cy, grad_W, grad_c, metric, step, pen)
@@ -264,7 +263,7 @@ class PlanarMomentum(GradientStep):
         """The step; on a device, ``extra`` and ``at_trial`` go to
         :meth:`BCEObjective.plane_model`, whose read brings them to
         ``self.read`` (None where the move ends before it)."""
-        obj, xp, last = self.objective, self.objective.xp, self.last
+        obj, last = self.objective, self.last
         self.read = None
         draw = obj.matvec(dW, dc)
         dWs, dcs, draws = [dW], [dc], [draw]
