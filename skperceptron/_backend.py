@@ -269,10 +269,15 @@ def max_abs_array(xp, *arrays):
 
 def all_finite(xp, *arrays):
     """Whether every entry of ``arrays`` is finite, a bool on the host."""
-    finite = xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
+    finite = all_finite_array(xp, *arrays)
     if xp is np:
         return bool(finite)
     return bool(to_numpy(xp, finite))
+
+
+def all_finite_array(xp, *arrays):
+    """:func:`all_finite`, not read: a 0-d boolean array of ``xp``."""
+    return xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
 
 
 def eps(xp, dtype):

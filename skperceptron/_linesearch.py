@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ._backend import eps, to_host, vdot
+from . import _loss
+from ._backend import accumulation_dtype, eps, inner, to_host, to_host_with, vdot
 
 # Armijo's sufficient-decrease constant and the number of halvings before the
 # line search gives up (2**-60 of the trial step is below any float's reach).
@@ -78,7 +79,8 @@ class LineSearch:
             print(f"  trial step {step:.3e}  objective {value:.10g}  {decision}", flush=True)
         return accepted
 
-    def ray(self, W, raw, F0, grad_W, grad_c, dW, dc, draw, metric_W, search=True):
+    def ray(self, W, raw, F0, grad_W, grad_c, dW, dc, draw, metric_W, search=True,
+            extra=(), at_trial=None):  # fmt: skip
         """Step ``s`` along the direction, the objective there, the factor for
         the next gradient step and the first-order decrease predicted for ``s``
         (``s = 0``: no step found).  ``search=False``: the whole step, as given.
@@ -91,18 +93,37 @@ class LineSearch:
         alone does not check (it passes steps up to twice too long); ``None``
         for a proximal Newton step, whose unit length needs no growth.  Without
         an L1 part, up to two Newton steps on the ray refine the accepted step.
+
+        On a device the search reads once (see :class:`_Prefetched`): ``F0``
+        may then be an unread 0-d array, and the arrays ``extra`` and those
+        that ``at_trial`` makes of the first trial's raw predictions come back
+        with that read, in ``self.read`` (``extra`` as given on NumPy).
         """
-        phi = along(self.objective, W, raw, dW, draw)
         pen = self.penalty
         xp = self.objective.xp
-        products = [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)]
-        if pen and metric_W is not None:
-            products.append(vdot(xp, dW * metric_W, dW))
-        slope_W, slope_c, *model_W = to_host(xp, products)
-        decrease = float(slope_W + slope_c)
-        decrease += pen.value(W + dW) - pen.value(W)
+        known = None
+        if xp is np:
+            products = [vdot(xp, grad_W, dW), vdot(xp, grad_c, dc)]
+            if pen and metric_W is not None:
+                products.append(vdot(xp, dW * metric_W, dW))
+            slope_W, slope_c, *model_W = to_host(xp, products)
+            self.read = list(extra)
+        else:
+            known, F0, self.read = _Prefetched.read(
+                self, W, raw, F0, grad_W, grad_c, dW, dc, draw, metric_W, search, extra, at_trial
+            )
+            slope_W, slope_c, model_W = known.slope_W, known.slope_c, known.model_W
+        self.start = F0  # J at the start of the search, on the host
+        phi = None
 
         def total(s, derivatives=False):
+            nonlocal phi
+            if known is not None:
+                found = known.at(s, derivatives)
+                if found is not None:
+                    return found
+            if phi is None:
+                phi = along(self.objective, W, raw, dW, draw, None if known is None else known.gram)
             with np.errstate(over="ignore", invalid="ignore"):
                 value, slope, curv = phi(s, derivatives)
             if pen:
@@ -114,12 +135,19 @@ class LineSearch:
         def ray_slope(s):
             return lambda: s * total(s, True)[1]
 
+        decrease = float(slope_W + slope_c)
+        if pen:
+            if known is not None:
+                decrease += known.penalty_change
+            else:
+                decrease += pen.value(W + dW) - pen.value(W)
         if not search:
             return 1.0, total(1.0)[0], 1.0, -decrease
         if not decrease < 0:
             return 0.0, F0, 1.0, -decrease
-        # With an L1 part the first trial's pass also gives its slope and kappa.
-        value, slope, kappa = total(1.0, derivatives=bool(pen))
+        # With an L1 part the first trial's pass also gives its slope and kappa
+        # (on a device they were evaluated where the halvings likely stop).
+        value, slope, kappa = total(1.0, derivatives=bool(pen) and known is None)
         s = 1.0
         for n_halvings in range(_MAX_HALVINGS):
             if n_halvings:
@@ -133,6 +161,8 @@ class LineSearch:
         if pen:
             grow = s
             if n_halvings == 0 and metric_W is not None:
+                if kappa is None:
+                    kappa = total(1.0, derivatives=True)[2]
                 # d' M d / step; the intercepts' part is -g_c' d_c (d_c = -step M^-1 g_c).
                 model = float(model_W[0] - slope_c)
                 grow = min(2.0, model / kappa) if kappa > 0 else 2.0
@@ -144,6 +174,8 @@ class LineSearch:
             trial = s - slope / curv
             if not (trial > 0 and math.isfinite(trial)):
                 break
+            if known is not None:
+                trial = known.snap(trial)
             trial_value = total(trial)[0]
             accepted = trial_value <= value and self.accept(
                 trial_value, F0, trial * decrease, ray_slope(trial)
@@ -213,10 +245,11 @@ class LineSearch:
         return None, F
 
 
-def along(objective, W, raw, dW, draw):
+def along(objective, W, raw, dW, draw, gram=None):
     """The objective's :meth:`~BCEObjective.subspace` along one direction:
-    ``phi(s, derivatives=True) -> (value, slope, curvature)``."""
-    phi2 = objective.subspace(W, raw, [dW], [draw])
+    ``phi(s, derivatives=True) -> (value, slope, curvature)``; ``gram``: the
+    Gram matrix of ``(dW, W)``, if known."""
+    phi2 = objective.subspace(W, raw, [dW], [draw], gram=gram)
 
     def phi(s, derivatives=True):
         value, grad, hess = phi2(np.array([s]), derivatives)
@@ -261,3 +294,150 @@ def _newton_step(hess, grad):
         except np.linalg.LinAlgError:
             return None
     return None if singular else np.array(newton_in_plane(hess, grad))
+
+
+# On a device a ray search reads once.  Before that read, the objective is
+# evaluated at these multiples of the step, and the derivatives where the
+# search will likely stop halving (the first of them that passes Armijo's
+# test, decided on the device), with, without an L1 part, the two Newton
+# refinements from there: nine passes over the (n, K) raw predictions and
+# none over X, where a read waits for the device's whole queue.  A trial the
+# search asks for beyond them (a fourth halving, a step that passes only by
+# the slope test of LineSearch.accept) costs a read of its own.
+_SPECULATED_STEPS = (1.0, 0.5, 0.25)
+# A Newton trial the host forms within this relative distance of the one the
+# device formed is the same trial, up to rounding (float32 on a device without
+# float64): the device's is taken, with its values.
+_SAME_TRIAL = 1e-6
+
+
+class _Prefetched:
+    """What a ray search may ask for, evaluated on the device and read at once.
+
+    ``trials`` maps a step ``s`` to the raw parts of ``f + g`` there: the loss
+    at ``raw + s draw`` (``"loss"``), ``sum R draw`` and ``sum H draw^2``
+    (``"slope"``, ``"curv"``) where its derivatives were evaluated, and
+    ``sum |W + s dW|`` and the L1 norm's left slope over ``l1`` (``"norm"``,
+    ``"toward"``); :meth:`at` completes them as the search's ``phi`` does
+    (the L2 part from the Gram entries of ``dW`` and ``W``).
+    """
+
+    def __init__(self, search, values):
+        self.l1, self.l2 = search.penalty.l1, search.objective.l2
+        self.slope_W, self.slope_c = values.pop("slope_W"), values.pop("slope_c")
+        model_W = values.pop("model_W", None)
+        self.model_W = [] if model_W is None else [model_W]
+        self.dd, self.wd, self.ww = values.pop("dd"), values.pop("wd"), values.pop("ww")
+        self.gram = np.array([[self.dd, self.wd], [self.wd, self.ww]])
+        norm0 = values.pop("norm", None)
+        self.trials = {}
+        for (part, (kind, where)), value in values.items():
+            if part == "t":
+                continue
+            # A step of the halvings, or the device's Newton trial number ``where``.
+            s = where if kind == "step" else values[("t", (kind, where))]
+            self.trials.setdefault(s, {})[part] = value
+        self.penalty_change = 0.0
+        if norm0 is not None:
+            self.penalty_change = self.l1 * self.trials[1.0]["norm"] - self.l1 * norm0
+
+    @classmethod
+    def read(cls, search, W, raw, F0, grad_W, grad_c, dW, dc, draw, metric_W, searching,
+             extra, at_trial):  # fmt: skip
+        """``(prefetched, F0, extra)``, the last two on the host, from one read."""
+        obj, pen = search.objective, search.penalty
+        xp, rows, sw, l2 = obj.xp, obj.rows, obj.sw, obj.l2
+        dtype = accumulation_dtype(xp, obj.device)
+        names, arrays = [], []
+
+        def add(name, array):
+            names.append(name)
+            arrays.append(xp.astype(xp.reshape(array, ()), dtype))
+            return arrays[-1]
+
+        slope_W = add("slope_W", vdot(xp, grad_W, dW))
+        slope_c = add("slope_c", vdot(xp, grad_c, dc))
+        if pen and metric_W is not None:
+            add("model_W", vdot(xp, dW * metric_W, dW))
+        dd = add("dd", vdot(xp, dW, dW))
+        wd = add("wd", vdot(xp, W, dW))
+        ww = add("ww", vdot(xp, W, W))
+        unread_F0 = not isinstance(F0, float)
+        if unread_F0:
+            F0 = add("F0", F0)
+        else:
+            F0 = float(F0)  # not a NumPy float, which some namespaces refuse
+        if pen:
+            norm0 = add("norm", pen.norm_array(W))
+        extra = list(extra)
+        steps = _SPECULATED_STEPS if searching else (1.0,)
+        trial_values = []
+        for s in steps:
+            where = ("step", s)
+            v = _loss.combine(raw, [draw], [s], xp)
+            value = add(("loss", where), rows.loss_array(v, sw))
+            value = value + 0.5 * l2 * (ww + 2 * wd * s + dd * s * s)
+            if pen:
+                value = value + pen.l1 * add(("norm", where), pen.norm_array(W + s * dW))
+            trial_values.append(value)
+            if s == 1.0 and at_trial is not None:
+                extra.extend(at_trial(v))
+            del v
+        if searching:
+            # The derivatives where the search will likely stop halving: the
+            # first step with Armijo's sufficient decrease (decided here on
+            # its plain test), then the Newton refinements from there.
+            decrease = slope_W + slope_c
+            if pen:
+                decrease = decrease + pen.l1 * (arrays[names.index(("norm", ("step", 1.0)))] - norm0)
+            t = steps[-1]
+            for s, value in zip(steps[-2::-1], trial_values[-2::-1]):
+                # Where the values cannot decide, LineSearch.accept asks the
+                # slope, which near the minimum passes.
+                holds = (value <= F0 + _ARMIJO * s * decrease) | (
+                    xp.abs(value - F0) <= search.rounding * abs(F0)
+                )  # fmt: skip
+                holds = xp.astype(holds, dtype)
+                t = holds * s + (1 - holds) * t
+            for i in range(-1, 0 if pen else _NEWTON_REFINEMENTS):
+                if i >= 0:
+                    t = t - (slope + l2 * (dd * t + wd)) / (curv + l2 * dd)
+                where = ("newton", i)
+                add(("t", where), t)
+                v = raw + xp.astype(t, raw.dtype) * draw
+                if i >= 0:
+                    add(("loss", where), rows.loss_array(v, sw))
+                R, H = rows.residual(v, curvature=True)
+                slope = add(("slope", where), inner(xp, R, draw))
+                curv = add(("curv", where), _loss.curvature(H, [draw], xp)[0])
+                if pen:
+                    toward = pen.toward_array(W + xp.astype(t, W.dtype) * dW, dW)
+                    add(("toward", where), toward)
+                del v, R, H
+        values, extra = to_host_with(xp, arrays, extra)
+        values = dict(zip(names, (float(v) for v in values)))
+        if unread_F0:
+            F0 = values.pop("F0")
+        return cls(search, values), F0, extra
+
+    def at(self, s, derivatives):
+        """``(value, slope, curvature)`` of ``f + g`` at step ``s`` as the
+        search's ``total`` gives them, or None where they were not evaluated."""
+        trial = self.trials.get(s)
+        if trial is None or "loss" not in trial or (derivatives and "slope" not in trial):
+            return None
+        l1, l2, dd, wd = self.l1, self.l2, self.dd, self.wd
+        value = trial["loss"] + 0.5 * l2 * (self.ww + 2 * wd * s + dd * s * s)
+        if l1:
+            value += l1 * trial["norm"]
+        if not derivatives:
+            return value, None, None
+        slope = trial["slope"] + l2 * (dd * s + wd)
+        if l1:
+            slope += l1 * trial["toward"]
+        return value, slope, trial["curv"] + l2 * dd
+
+    def snap(self, s):
+        """The step the device evaluated at ``s`` up to rounding, else ``s``."""
+        nearest = min(self.trials, key=lambda known: abs(known - s))
+        return nearest if abs(nearest - s) <= _SAME_TRIAL * abs(s) else s

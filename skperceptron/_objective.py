@@ -196,6 +196,17 @@ class BCEObjective:
     def value(self, W, raw):
         return self.loss(raw) + 0.5 * self.l2 * float(to_host(self.xp, [vdot(self.xp, W, W)])[0])
 
+    def value_array(self, W, raw, penalty):
+        """:meth:`value` plus ``penalty``'s value at ``W``, not read: a 0-d
+        array in the device's accumulation dtype (float64 where it has it)."""
+        xp = self.xp
+        dtype = accumulation_dtype(xp, self.device)
+        value = xp.astype(self.rows.loss_array(raw, self.sw), dtype)
+        value = value + 0.5 * self.l2 * xp.astype(vdot(xp, W, W), dtype)
+        if penalty:
+            value = value + penalty.l1 * xp.astype(penalty.norm_array(W), dtype)
+        return value
+
     def gradient(self, W, raw, curvature=False):
         """Gradient ``(grad_W, grad_c)`` of the smooth part: one pass over X.
 

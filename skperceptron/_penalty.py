@@ -36,8 +36,13 @@ class L1Penalty:
     def value(self, W):
         if not self.l1:
             return 0.0
+        return self.l1 * float(to_host(namespace(W), [self.norm_array(W)])[0])
+
+    def norm_array(self, W):
+        """``sum |W_kj|``, not read: a 0-d array of W's namespace (``value`` is
+        ``l1`` times it)."""
         xp = namespace(W)
-        return self.l1 * float(to_host(xp, [xp.sum(xp.abs(W))])[0])
+        return xp.sum(xp.abs(W))
 
     def left_slope(self, W, dW):
         """``lim_{t -> 0-} (g(W + t dW) - g(W)) / t``: the slope of ``g`` at ``W``
@@ -50,9 +55,12 @@ class L1Penalty:
         """
         if not self.l1:
             return 0.0
+        return self.l1 * float(to_host(namespace(W), [self.toward_array(W, dW)])[0])
+
+    def toward_array(self, W, dW):
+        """``left_slope / l1``, not read: a 0-d array of W's namespace."""
         xp = namespace(W)
-        toward = xp.where(W > 0, dW, xp.where(W < 0, -dW, -xp.abs(dW)))
-        return self.l1 * float(to_host(xp, [xp.sum(toward)])[0])
+        return xp.sum(xp.where(W > 0, dW, xp.where(W < 0, -dW, -xp.abs(dW))))
 
     def prox(self, Z, step):
         if not self.l1:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._backend import all_finite, to_host, vdot
+from ._backend import all_finite, all_finite_array, to_host, vdot
 from ._convergence import Stopping
 from ._linesearch import LineSearch
 from ._preconditioner import DiagonalMetric
@@ -132,10 +132,11 @@ class ProximalGradientSolver:
         F = F0 = obj.value(W, raw) + pen.value(W)
         step = self.step
         n_iter, crit, reason = 0, math.inf, "max_iter"
-        # On a device, the planar momentum's iteration reads once: the
-        # criterion and the metric's refresh test come with the plane's values
-        # (see the class's docstring).  NumPy reads nothing and tests first.
-        deferred = obj.xp is not np and isinstance(direction, PlanarMomentum)
+        # On a device an iteration reads once: the criterion and the metric's
+        # refresh test come with the step's search (see the class's
+        # docstring).  NumPy reads nothing and tests first.  (The proximal
+        # Newton direction runs on the host.)
+        deferred = obj.xp is not np and not isinstance(direction, ProximalNewtonDirection)
         measured, crits = None, [math.inf, math.inf]
         while True:
             Wy, cy, rawy, Fy = direction.anchor(W, c, raw, F)
@@ -147,6 +148,7 @@ class ProximalGradientSolver:
             # A step multiplier far from the metric's own says its model is
             # stale where the curvature weights' total does not.
             stale = not _STALE_STEP * self.step <= step <= self.step * _STALE_GROW
+            move = None
             if deferred and 0 < n_iter < self.max_iter and expected > self.tol:
                 if metric.refresh(rawy, measured, stale=stale):
                     step = self.step
@@ -160,12 +162,6 @@ class ProximalGradientSolver:
                     crit = stopping.criterion_of(crit_array)
                 else:
                     crit, measured = float(direction.read[0]), direction.read[1:] or None
-                crits.append(crit)
-                if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
-                    # The test was read with the next step, which is not taken.
-                    reason = "converged"
-                    break
-                del Wy, cy, rawy
             else:
                 # What decides the metric's refresh is read with the criterion.
                 pending = metric.measure(rawy) if n_iter > 0 else ()
@@ -173,18 +169,20 @@ class ProximalGradientSolver:
                     crit, measured = stopping.criterion(Wy, grad_W, grad_c, pending)
                 else:
                     crit, measured = stopping.criterion(Wy, grad_W, grad_c), None
-                crits.append(crit)
-                if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
-                    if Wy is W:
-                        reason = "converged"
-                        break
-                    if Fy <= F:
-                        # The extrapolated point is optimal and no worse: take it.
-                        W, c, raw, F = Wy, cy, rawy, Fy
-                        n_iter += 1
-                        stopping.end_iteration(n_iter, W, c, raw, F, progress=False)
-                        reason = "converged"
-                        break
+            crits.append(crit)
+            if stopping.converged(n_iter, F, step, crit, F0, Wy, grad_W, grad_c, metric):
+                # A step read with the test is not taken.
+                if Wy is W:
+                    reason = "converged"
+                    break
+                if direction.anchor_value(Fy) <= F:
+                    # The extrapolated point is optimal and no worse: take it.
+                    W, c, raw, F = Wy, cy, rawy, direction.anchor_value(Fy)
+                    n_iter += 1
+                    stopping.end_iteration(n_iter, W, c, raw, F, progress=False)
+                    reason = "converged"
+                    break
+            if move is None:
                 if n_iter >= self.max_iter:
                     break
                 # At iteration 0 the metric is the start's, refreshed above.
@@ -197,7 +195,8 @@ class ProximalGradientSolver:
                                       metric, step, **trial)  # fmt: skip
                 if deferred:
                     measured = direction.read or None
-                del Wy, cy, rawy, dW, dc
+                del dW, dc
+            del Wy, cy, rawy
             if isinstance(move, str):
                 reason = move
                 break
@@ -221,6 +220,10 @@ class ProximalGradientSolver:
 
 class GradientStep:
     """The proximal gradient step of gd, FISTA and the planar momentum."""
+
+    def anchor_value(self, Fy):
+        """J at the anchor, a float, from ``Fy`` as :meth:`anchor` gave it."""
+        return Fy
 
     def propose(self, W, c, grad_W, grad_c, metric, step, pen):
         """``d = prox_t(W - t M^-1 grad) - W`` for the coefficients, ``-t M^-1
@@ -315,6 +318,8 @@ class Fista(GradientStep):
         self.prev = None  # (W, c, raw) of the previous iterate, for momentum
         self.theta = 1.0
         self.beta = 0.0
+        self.read = None  # the host copies of the last move's ``extra`` and ``at_trial``
+        self.anchor_read = None  # J at the last anchor, read with its step
 
     def anchor(self, W, c, raw, F):
         self.beta = 0.0
@@ -327,18 +332,48 @@ class Fista(GradientStep):
         Wy = W + beta * (W - W_prev)
         cy = c + beta * (c - c_prev)
         rawy = self.objective.settle(raw + beta * (raw - raw_prev))
-        return Wy, cy, rawy, self.objective.value(Wy, rawy) + self.search.penalty.value(Wy)
+        obj, pen = self.objective, self.search.penalty
+        self.anchor_read = None
+        if obj.xp is np:
+            return Wy, cy, rawy, obj.value(Wy, rawy) + pen.value(Wy)
+        # On a device J there is read with the step's search (see move).
+        return Wy, cy, rawy, obj.value_array(Wy, rawy, pen)
+
+    def anchor_value(self, Fy):
+        if isinstance(Fy, float):
+            return Fy
+        if self.anchor_read is None:
+            self.anchor_read = float(to_host(self.objective.xp, [Fy])[0])
+        return self.anchor_read
 
     def gradient(self, W, raw):
         return self.objective.gradient(W, raw)[:2]
 
-    def move(self, W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc, metric, step):
+    def move(self, W, c, raw, F, Wy, cy, rawy, Fy, grad_W, grad_c, dW, dc, metric, step,
+             extra=(), at_trial=None):  # fmt: skip
+        """The step; ``extra`` and ``at_trial`` as for :meth:`LineSearch.ray`,
+        their host copies in ``self.read``."""
         obj, xp, pen = self.objective, self.objective.xp, self.search.penalty
         draw = obj.matvec(dW, dc)
         metric_W = 1 / (step * metric.inv_W) if pen else None
+        # The restart test's inner products, with W_new = Wy + s dW:
+        # (Wy - W_new) . (W_new - W) = -s (dW . (Wy - W) + s dW . dW); on a
+        # device, read with the search, as is whether the step is finite.
+        own = []
+        if self.beta > 0:
+            own += [vdot(xp, dW, Wy - W) + vdot(xp, dc, cy - c), vdot(xp, dW, dW) + vdot(xp, dc, dc)]
+        if xp is not np:
+            own.append(xp.astype(all_finite_array(xp, Wy, cy, dW, dc), dW.dtype))
+        k = len(extra)
         s, F_new, grow, predicted = self.search.ray(
-            Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw, metric_W, search=self.line_search
-        )
+            Wy, rawy, Fy, grad_W, grad_c, dW, dc, draw, metric_W, search=self.line_search,
+            extra=[*extra, *own], at_trial=at_trial,
+        )  # fmt: skip
+        read = self.search.read
+        self.read = read[:k] + read[k + len(own) :]
+        own = [float(v) for v in read[k : k + len(own)]]
+        if not isinstance(Fy, float):
+            self.anchor_read = self.search.start
         if s == 0.0:
             if self.beta > 0:
                 self.prev, self.theta = None, 1.0  # restart from x itself
@@ -347,7 +382,8 @@ class Fista(GradientStep):
         W_new = Wy + s * dW
         c_new = cy + s * dc
         raw_new = obj.settle(rawy + s * draw if s != 1.0 else rawy + draw)
-        if not (math.isfinite(F_new) and all_finite(xp, W_new, c_new)):
+        finite = own[-1] > 0 if xp is not np else all_finite(xp, W_new, c_new)
+        if not (math.isfinite(F_new) and finite):
             return "diverged"
         move = Move(W_new, c_new, raw_new, F_new, predicted if self.line_search else None,
                     grow if self.line_search else 1.0)  # fmt: skip
@@ -358,10 +394,8 @@ class Fista(GradientStep):
             return move
         restart = False
         if self.beta > 0:
-            back_W, back_c = to_host(
-                xp, [vdot(xp, Wy - W_new, W_new - W), vdot(xp, cy - c_new, c_new - c)]
-            )
-            restart = float(back_W + back_c) > 0
+            toward, length = own[:2]
+            restart = -s * (toward + s * length) > 0
         self.prev = (W, c, raw)
         if self.accelerated:
             self.theta = 1.0 if restart else 0.5 * (1 + math.sqrt(1 + 4 * self.theta * self.theta))

@@ -74,6 +74,49 @@ def test_reads_per_iteration(name, n_classes, preconditioner):
     assert long - short == READS_PER_ITERATION * 4
 
 
+# The other solvers (gd, FISTA with an L1 part, a fixed step), whose ray
+# searches evaluate their likely trials on the device before the one read.
+OTHER_SOLVERS = {
+    "gd, Hessian": dict(solver="gd"),
+    "gd, diagonal": dict(solver="gd", preconditioner="diagonal"),
+    "FISTA, L1": dict(alpha=1e-3, l1_ratio=0.5, preconditioner="diagonal"),
+    "gd, L1": dict(solver="gd", alpha=1e-2, l1_ratio=1.0, preconditioner="diagonal"),
+    "fixed step": dict(solver="gd", preconditioner="diagonal", line_search=False),
+}
+
+
+@pytest.mark.parametrize("name", ["torch", "array_api_strict"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", OTHER_SOLVERS)
+def test_reads_per_iteration_of_the_other_solvers(name, n_classes, solver):
+    X, y = _arrays(name, *_data(n_classes))
+    short, _ = _reads(X, y, 2, **OTHER_SOLVERS[solver])
+    long, _ = _reads(X, y, 6, **OTHER_SOLVERS[solver])
+    assert long - short == READS_PER_ITERATION * 4
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", OTHER_SOLVERS)
+def test_the_one_read_searches_take_numpys_steps(n_classes, solver):
+    """The trials evaluated on the device before the read are the ones the
+    search takes on NumPy: the same iterations and losses.  (Forty of them:
+    on these ill-conditioned data gd and FISTA need hundreds, over which the
+    two libraries' rounding grows to 1e-8 relative, as it did when the
+    device read every trial.)"""
+    torch = pytest.importorskip("torch")
+    X, y = _data(n_classes)
+    params = dict(OTHER_SOLVERS[solver], max_iter=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fixed step's ConvergenceWarning
+        ref = BCEPerceptronClassifier(**params).fit(X, y)
+        with sklearn.config_context(array_api_dispatch=True):
+            clf = BCEPerceptronClassifier(**params).fit(torch.asarray(X), torch.asarray(y))
+    assert clf.preconditioner_ == ref.preconditioner_
+    assert clf.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(clf.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(clf.coef_.numpy(), ref.coef_, rtol=0, atol=1e-8)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("alpha", [1e-5, 1e-2])
 def test_the_one_read_loop_takes_numpys_steps(n_classes, alpha):
