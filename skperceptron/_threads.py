@@ -29,9 +29,7 @@ class Threads:
         ``threadpool_limits`` and joblib's per-worker limits hold for these
         passes too); 1 if threadpoolctl cannot tell."""
         try:
-            from threadpoolctl import ThreadpoolController
-
-            controller = ThreadpoolController()
+            controller = _controller()
             counts = [lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"]
         except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
             return cls(1)
@@ -65,3 +63,18 @@ class Threads:
         if self.n_threads <= 1 or n_flops < _MIN_THREADED_FLOPS or self.controller is None:
             return contextlib.nullcontext()
         return self.controller.limit(limits=self.n_threads, user_api="blas")
+
+
+_CONTROLLER = []
+
+
+def _controller():
+    """The process's ``threadpoolctl.ThreadpoolController``, made once (as
+    scikit-learn does): making one scans the loaded libraries, 2.8 ms, a
+    fixed cost of every fit large enough to ask; its ``info`` and ``limit``
+    read and set the libraries' threads as they are now."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
