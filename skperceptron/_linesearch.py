@@ -300,8 +300,8 @@ def _newton_step(hess, grad):
 # evaluated at these multiples of the step, and the derivatives where the
 # search will likely stop halving (the first of them that passes Armijo's
 # test, decided on the device), with, without an L1 part, the two Newton
-# refinements from there: nine passes over the (n, K) raw predictions and
-# none over X, where a read waits for the device's whole queue.  A trial the
+# refinements from there: eight passes over the (n, K) raw predictions (four
+# with an L1 part) and none over X, where a read waits for the device's whole queue.  A trial the
 # search asks for beyond them (a fourth halving, a step that passes only by
 # the slope test of LineSearch.accept) costs a read of its own.
 _SPECULATED_STEPS = (1.0, 0.5, 0.25)
@@ -376,7 +376,7 @@ class _Prefetched:
             where = ("step", s)
             v = _loss.combine(raw, [draw], [s], xp)
             value = add(("loss", where), rows.loss_array(v, sw))
-            value = value + 0.5 * l2 * (ww + 2 * wd * s + dd * s * s)
+            value = value + _l2_along(l2, ww, wd, dd, s)[0]
             if pen:
                 value = value + pen.l1 * add(("norm", where), pen.norm_array(W + s * dW))
             trial_values.append(value)
@@ -401,7 +401,8 @@ class _Prefetched:
                 t = holds * s + (1 - holds) * t
             for i in range(-1, 0 if pen else _NEWTON_REFINEMENTS):
                 if i >= 0:
-                    t = t - (slope + l2 * (dd * t + wd)) / (curv + l2 * dd)
+                    _, l2_slope, l2_curv = _l2_along(l2, ww, wd, dd, t)
+                    t = t - (slope + l2_slope) / (curv + l2_curv)
                 where = ("newton", i)
                 add(("t", where), t)
                 v = raw + xp.astype(t, raw.dtype) * draw
@@ -426,18 +427,27 @@ class _Prefetched:
         trial = self.trials.get(s)
         if trial is None or "loss" not in trial or (derivatives and "slope" not in trial):
             return None
-        l1, l2, dd, wd = self.l1, self.l2, self.dd, self.wd
-        value = trial["loss"] + 0.5 * l2 * (self.ww + 2 * wd * s + dd * s * s)
+        l1 = self.l1
+        l2_value, l2_slope, l2_curv = _l2_along(self.l2, self.ww, self.wd, self.dd, s)
+        value = trial["loss"] + l2_value
         if l1:
             value += l1 * trial["norm"]
         if not derivatives:
             return value, None, None
-        slope = trial["slope"] + l2 * (dd * s + wd)
+        slope = trial["slope"] + l2_slope
         if l1:
             slope += l1 * trial["toward"]
-        return value, slope, trial["curv"] + l2 * dd
+        return value, slope, trial["curv"] + l2_curv
 
     def snap(self, s):
         """The step the device evaluated at ``s`` up to rounding, else ``s``."""
         nearest = min(self.trials, key=lambda known: abs(known - s))
         return nearest if abs(nearest - s) <= _SAME_TRIAL * abs(s) else s
+
+
+def _l2_along(l2, ww, wd, dd, s):
+    """The L2 part ``0.5 l2 |W + s dW|^2`` at step ``s`` along a ray, its slope
+    and curvature, from the inner products ``W.W``, ``W.dW``, ``dW.dW``
+    (floats, or 0-d arrays on a device: both sides of a read form the same
+    Newton trials with it)."""
+    return 0.5 * l2 * (ww + 2 * wd * s + dd * s * s), l2 * (dd * s + wd), l2 * dd
