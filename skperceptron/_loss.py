@@ -38,27 +38,44 @@ def signs(Y, dtype, xp):
     return 2 * astype(xp, Y, dtype, copy=False) - 1
 
 
-def bce_sum(v, Y, w, xp, sign=None):
+def bce_sum(v, Y, w, xp, sign=None, overwrite=False):
     """``sum_i w_i sum_k bce(Y_ik, v_ik)`` as a 0-d array of ``xp``.
 
     For y in {0, 1}, ``-(y log_expit(v) + (1 - y) log_expit(-v))`` is
     ``-log_expit((2y - 1) v)``: one ``log_expit`` pass, and no cancellation
     (the form ``-log_expit(-v) - y v`` loses all digits of a well-classified
     sample's tiny loss to the two large terms, a real error in float32).
-    ``sign``, if given, is :func:`signs` of ``Y``, made once by the caller.
+    ``sign``, if given, is :func:`signs` of ``Y`` (in any dtype: +-1 are
+    exact), made once by the caller.  ``overwrite``: ``v`` is the caller's
+    scratch (NumPy), the pass works in it and allocates nothing.
     """
-    signed = (signs(Y, v.dtype, xp) if sign is None else sign) * v
+    sign = signs(Y, v.dtype, xp) if sign is None else sign
+    if overwrite and xp is np:
+        v *= sign
+        signed = v
+    else:
+        signed = sign * v
     signed = log_expit(signed, out=signed, xp=xp)
     return -weighted_sum(xp, w, signed)
 
 
-def residual(v, Y, w_col, xp, curvature=False):
+def residual(v, Y, w_col, xp, curvature=False, out=None):
     """``R = w (expit(v) - Y)`` and, with ``curvature``, ``H = w expit'(v)``
     (else None), from one ``expit`` pass; ``w_col`` is the weights as a
-    (rows, 1) column."""
-    p = expit(v, xp=xp)
-    H = _curvature_weights(p, w_col) if curvature else None
-    R = p - Y  # NumPy's int8 targets promote to p's dtype
+    (rows, 1) column.  ``out``: NumPy arrays ``(R, H)`` of ``v``'s shape and
+    dtype to write them into (``H`` None without ``curvature``), the
+    pass then allocates nothing."""
+    if out is None or xp is not np:
+        p = expit(v, xp=xp)
+        H = _curvature_weights(p, w_col) if curvature else None
+        R = p - Y  # NumPy's int8 targets promote to p's dtype
+        R *= w_col
+        return R, H
+    R, H = out
+    p = expit(v, out=R, xp=xp)
+    if curvature:
+        _curvature_weights(p, w_col, out=H)
+    R -= Y
     R *= w_col
     return R, H
 
@@ -68,8 +85,12 @@ def curvature_weights(v, w_col, xp):
     return _curvature_weights(expit(v, xp=xp), w_col)
 
 
-def _curvature_weights(p, w_col):
-    H = p - p * p
+def _curvature_weights(p, w_col, out=None):
+    if out is None:
+        H = p - p * p
+    else:
+        H = np.multiply(p, p, out=out)
+        np.subtract(p, H, out=H)
     H *= w_col
     return H
 

@@ -62,8 +62,8 @@ class BCEObjective:
     """
 
     def __init__(self, X, Y, sw, *, l2, fit_intercept, center=False):
-        # The engine may keep its own forms of Y and sw (NumPy: float targets
-        # and contiguous weights on small data).
+        # The engine may keep its own forms of Y and sw (NumPy: contiguous
+        # weights on small data).
         self.rows = rows = rows_for(X, Y, sw)
         self.xp, self.device = rows.xp, rows.device
         self.X, self.Y, self.sw = rows.X, rows.Y, rows.sw

@@ -42,11 +42,13 @@ def fit_threads(n_entries, nnz=0):
     return Threads.of_blas()
 
 
-def _residual(raw, Y, sw, rows, H=None):
-    """:func:`~._loss.residual` on ``rows``; ``H[rows]`` filled when ``H`` is given."""
-    r, h = residual(raw[rows], Y[rows], sw[rows, None], np, curvature=H is not None)
-    if H is not None:
-        H[rows] = h
+def _residual(raw, Y, sw, rows, H=None, R=None):
+    """:func:`~._loss.residual` on ``rows``, written into ``R[rows]`` when
+    ``R`` is given (else a new array) and into ``H[rows]`` when ``H`` is: no
+    temporary beyond the result."""
+    r = np.empty_like(raw[rows]) if R is None else R[rows]
+    h = None if H is None else H[rows]
+    residual(raw[rows], Y[rows], sw[rows, None], np, curvature=H is not None, out=(r, h))
     return r
 
 
@@ -85,7 +87,7 @@ class RawPasses:
         self.threads = threads if threads is not None else Threads(self.n_threads)
         # Small data: one chunk, run inline.
         self.single = len(self.parts) == 1 and len(self.parts[0]) == 1
-        # ``2 Y - 1`` in the data's dtype, when the objective keeps it (small data).
+        # ``2 Y - 1`` as int8, when the objective keeps it (small data).
         self.sign = None
 
     def map(self, work, threaded=True):
@@ -108,7 +110,7 @@ class RawPasses:
         arrays; returns the column sums of ``R`` (float64)."""
 
         def work(rows):
-            R[rows] = r = _residual(raw, Y, sw, rows, H=H)
+            r = _residual(raw, Y, sw, rows, H=H, R=R)
             return r.sum(axis=0, dtype=np.float64)
 
         return _total(self.map(work))
@@ -134,7 +136,9 @@ class RawPasses:
         def work(rows):
             v = combine(raw[rows], [d[rows] for d in draws], coefs, np) if draws else raw[rows]
             chunk_sign = None if sign is None else sign[rows]
-            return float(bce_sum(v, Y[rows], weights[rows], np, sign=chunk_sign))
+            # ``v`` is a chunk of ``raw`` itself without draws, else scratch.
+            return float(bce_sum(v, Y[rows], weights[rows], np, sign=chunk_sign,
+                                 overwrite=bool(draws)))
 
         return float(_total(self.map(work)))
 

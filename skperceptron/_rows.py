@@ -212,12 +212,13 @@ class NumpyRows(WholeRows):
         n_threads = self.threads.n_threads
         self.passes = RawPasses(Y.shape[0], Y.shape[1], n_threads, self.threads)
         if self.passes.single:
-            # Small data (one chunk): memory is no concern, per-call overhead
-            # is (an iteration takes about 100 microseconds): float targets,
-            # their signs and contiguous weights, made once.
-            self.Y = Y = Y.astype(self.dtype)
+            # Small data (one chunk), where an iteration takes about 100
+            # microseconds: the targets' signs and contiguous weights, made
+            # once.  The signs stay int8 (+-1 are exact in any dtype): a
+            # small fit's transient memory decides whether the caller's
+            # next arrays come back in fresh pages (see _hessian._streamed_gram).
             self.sw = np.ascontiguousarray(sw)
-            self.passes.sign = _loss.signs(Y, self.dtype, np)
+            self.passes.sign = _loss.signs(Y, np.int8, np)
         self.blocks = None
         if is_sparse(X) and SparseRowBlocks.usable(X, n_threads):
             self.blocks = SparseRowBlocks(X, n_threads, self.threads)

@@ -176,3 +176,22 @@ def test_column_moments_match_the_dense_formulas(fmt, weighted):
     mean, second = _backend.column_moments(X, sw)
     assert_allclose(mean, sw @ dense, rtol=1e-12, atol=1e-15)
     assert_allclose(second, sw @ dense**2, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("chunk_bytes", [2**18, 100, 8 * 9 * 7])
+def test_dense_column_moments_by_blocks_of_rows(monkeypatch, dtype, chunk_bytes):
+    """Dense moments are summed over blocks of rows (one, one row each, and 7
+    rows each with a shorter last block), in float64 whatever X's dtype."""
+    from skperceptron import _backend
+
+    monkeypatch.setattr(_backend, "_MOMENT_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(5)
+    X = (3 * rng.standard_normal((40, 9)) + 1).astype(dtype)
+    sw = rng.uniform(0, 1, 40)
+    sw /= sw.sum()
+    mean, second = _backend.column_moments(X, sw)
+    assert mean.dtype == second.dtype == np.float64
+    X64 = X.astype(np.float64)
+    assert_allclose(mean, sw @ X64, rtol=1e-13, atol=1e-15)
+    assert_allclose(second, sw @ X64**2, rtol=1e-13)

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skperceptron import BCEPerceptronClassifier
-from skperceptron import _passes
+from skperceptron import _loss, _passes
 from skperceptron._passes import DenseRowBlocks, RawPasses, SparseRowBlocks
 
 
@@ -81,6 +81,15 @@ def test_raw_passes_match_whole_array_formulas(small_chunks, dtype, K, weighted)
     assert_allclose(passes.loss(raw, Y, sw, draws, coefs), loss_ref, rtol=rtol_loss)
     loss_at_raw = -np.sum(w * log_expit((2 * Y - 1) * raw.astype(np.float64)))
     assert_allclose(passes.loss(raw, Y, sw), loss_at_raw, rtol=rtol_loss)
+    # With the int8 signs that small data keep (the pass then works in its
+    # scratch point, never in raw or the draws).
+    unchanged = [raw.copy()] + [d.copy() for d in draws]
+    passes.sign = _loss.signs(Y, np.int8, np)
+    assert_allclose(passes.loss(raw, Y, sw, draws, coefs), loss_ref, rtol=rtol_loss)
+    assert_allclose(passes.loss(raw, Y, sw), loss_at_raw, rtol=rtol_loss)
+    passes.sign = None
+    for before, after in zip(unchanged, [raw] + draws):
+        np.testing.assert_array_equal(after, before)
     pv = expit(v)
     assert_allclose(
         passes.slopes(raw, Y, sw, draws, coefs),
@@ -277,3 +286,33 @@ def test_fit_in_a_forked_child_after_a_threaded_fit(small_chunks, monkeypatch):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child = pool.apply_async(_fit_in_child, (X, y)).get(timeout=120)
     assert_allclose(child, parent.coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("sample_weight", [False, True])
+def test_small_dense_fit_allocates_about_ten_vectors(sample_weight):
+    """A small fit (one chunk of raw predictions) keeps the raw predictions,
+    the step's and the previous step's, the weights, the trial point and the
+    gradient pass's residual and curvature, and forms the start condition's
+    row sample by blocks: 10.5 n-vectors at its peak here (16.2 when the
+    residual pass, the loss at a trial and the sample used whole-size
+    temporaries and the targets a float copy).  Not a matter of bytes only: a transient peak beyond the
+    heap's free space makes glibc trim the heap afterwards, and the caller's
+    next arrays (a grid search's next fold of X) fault their pages in again
+    (see ``_hessian._streamed_gram``)."""
+    n, p = 4_000, 50
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p))
+    y = (X[:, 0] + X[:, 1] + rng.logistic(size=n) > 0).astype(np.int64)
+    sw = rng.uniform(0.5, 2.0, n) if sample_weight else None
+    clf = BCEPerceptronClassifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, sample_weight=sw)
+        tracemalloc.start()
+        try:
+            clf.fit(X, y, sample_weight=sw)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert clf.preconditioner_ == "diagonal"
+    assert peak <= 12 * (8 * n), peak / (8 * n)

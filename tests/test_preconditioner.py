@@ -387,9 +387,17 @@ def _spanned_condition(X, sw, l2):
     return values[-1] / values[0], bound
 
 
+@pytest.fixture(params=[None, 1024], ids=["one-block", "blocks-of-5-rows"])
+def stream_bytes(request, monkeypatch):
+    """start_condition's Gram product over one block of rows, or over blocks
+    of 5 rows (a shorter last one): the same product."""
+    if request.param is not None:
+        monkeypatch.setattr(hessian_module, "_STREAM_BYTES", request.param)
+
+
 @pytest.mark.parametrize("redundant", [False, True])
 @pytest.mark.parametrize("mixing", [0.0, 0.4, 2.0])
-def test_start_condition_bounds_the_spanned_condition_number(mixing, redundant):
+def test_start_condition_bounds_the_spanned_condition_number(mixing, redundant, stream_bytes):
     """On every row (no sampling spread to remove) the estimate is Weyl's
     bound on the condition number over the spanned directions, with or
     without a column that is a combination of others (whose direction the
@@ -407,7 +415,7 @@ def test_start_condition_bounds_the_spanned_condition_number(mixing, redundant):
     assert estimate >= exact * (1 - 1e-9)
     if mixing < 1:
         assert estimate <= 1.5 * exact
-def test_start_condition_removes_the_spread_of_a_row_sample():
+def test_start_condition_removes_the_spread_of_a_row_sample(stream_bytes):
     """Independent standardized columns: the condition number of the sample's
     Gram product is that of Marchenko-Pastur (4.4 for 168 rows of 21
     columns), the data's is near 1, and so is the estimate."""
