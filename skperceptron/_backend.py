@@ -398,11 +398,12 @@ def column_moments(X, sw):
     """Weighted first and second moments of the columns of X, in float64.
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
-    one) as NumPy arrays.  Dense X is read in blocks of rows, with no
-    temporary larger than a block; sparse X by ``sklearn.utils.sparsefuncs.mean_variance_axis``
-    (compiled, no copy of X).  An Array API X is
-    read in slices of rows on its device (float64 accumulation where the
-    device has it) and only the two p-vectors come back.
+    one) as NumPy arrays.  Dense X is read in blocks of rows, no temporary
+    larger than a block; sparse X by
+    ``sklearn.utils.sparsefuncs.mean_variance_axis`` (compiled, no copy of
+    X).  An Array API X is read in slices of rows on its device (float64
+    accumulation where the device has it) and only the two p-vectors come
+    back.
     """
     if not (isinstance(X, np.ndarray) or is_sparse(X)):
         return _column_moments_chunked(namespace(X), X, sw, _DEVICE_CHUNK_BYTES)

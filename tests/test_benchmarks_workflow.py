@@ -81,6 +81,29 @@ def test_peers_and_thresholds_follow_the_issue():
         1.0, 1.0, 0.25, 0.5]
 
 
+def test_warm_up_searches_with_every_method_penalty_and_kind_of_target(monkeypatch):
+    """Every estimator a timed row uses (ours, each peer of binary and of
+    multiclass targets, the floor) has searched once before the first row."""
+    seen = set()
+
+    def record(estimator, X, y, alphas, folds, budget):
+        peer = isinstance(estimator, _workflow.PeerLogisticRegression)
+        kind = estimator.solver if peer else type(estimator).__name__
+        seen.add((kind, estimator.l1_ratio, len(np.unique(y))))
+        assert len(alphas) == folds == 2 and len(y) <= 150
+
+    monkeypatch.setattr(_workflow, "search", record)
+    _workflow.warm_up(lambda message: None)
+    expected = set()
+    for penalty, l1_ratio in _workflow.PENALTIES.items():
+        for n_classes in (2, 3):
+            for method in ("ours", *_workflow.peers(penalty, n_classes), _workflow.FLOOR):
+                kind = type(_workflow.make_estimator(method, l1_ratio)).__name__
+                kind = method if kind == "PeerLogisticRegression" else kind
+                expected.add((kind, l1_ratio, n_classes))
+    assert seen == expected
+
+
 class _Warns(ClassifierMixin, BaseEstimator):
     """Predicts the majority class; each fit warns once of each kind."""
 
