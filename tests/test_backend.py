@@ -179,13 +179,17 @@ def test_column_moments_match_the_dense_formulas(fmt, weighted):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("chunk_bytes", [2**18, 100, 8 * 9 * 7])
+@pytest.mark.parametrize("chunk_bytes", [2**18, 100, 8 * 9 * 7, None])
 def test_dense_column_moments_by_blocks_of_rows(monkeypatch, dtype, chunk_bytes):
     """Dense moments are summed over blocks of rows (one, one row each, and 7
-    rows each with a shorter last block), in float64 whatever X's dtype."""
+    rows each with a shorter last block) or, for a larger X (None), by einsum,
+    in float64 whatever X's dtype."""
     from skperceptron import _backend
 
-    monkeypatch.setattr(_backend, "_MOMENT_CHUNK_BYTES", chunk_bytes)
+    if chunk_bytes is None:
+        monkeypatch.setattr(_backend, "_MOMENT_BLAS_BYTES", 0)
+    else:
+        monkeypatch.setattr(_backend, "_MOMENT_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(5)
     X = (3 * rng.standard_normal((40, 9)) + 1).astype(dtype)
     sw = rng.uniform(0, 1, 40)
