@@ -382,8 +382,8 @@ def _column_moments_chunked(xp, X, sw, chunk_bytes):
     dtype = np.float64 if xp is np else accumulation_dtype(xp, device)
     sw = astype(xp, sw, dtype, copy=False)
     n_samples, n_features = X.shape
-    mean = xp.zeros(n_features, dtype=dtype, device=device)
-    second = xp.zeros(n_features, dtype=dtype, device=device)
+    mean = zeros(xp, n_features, dtype, device)
+    second = zeros(xp, n_features, dtype, device)
     item_bytes = 8  # per entry of the float64 block
     for rows in row_chunks(n_samples, n_samples * n_features, item_bytes, chunk_bytes):
         block = astype(xp, X[rows, :], dtype, copy=False)
