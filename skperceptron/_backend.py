@@ -39,10 +39,6 @@ from ._compat import (
 _CHUNK_BYTES = 2**22
 # The same on an accelerator, where each chunk is one kernel launch.
 _DEVICE_CHUNK_BYTES = 2**26
-# Blocks of X (as float64) for the column moments on the host: in L2 cache.
-_MOMENT_CHUNK_BYTES = 2**18
-# ... for an X of at most this many bytes (16 blocks).
-_MOMENT_BLAS_BYTES = 2**22
 
 
 # -- which namespace ---------------------------------------------------------
@@ -400,8 +396,8 @@ def column_moments(X, sw):
     """Weighted first and second moments of the columns of X, in float64.
 
     Returns ``mean = X.T @ sw`` and ``second = (X**2).T @ sw`` (``sw`` sums to
-    one) as NumPy arrays.  Dense X is read in blocks of rows (no temporary
-    larger than a block) or, large, by einsum (none at all); sparse X by
+    one) as NumPy arrays.  Dense X is read by einsum without any temporary of
+    its size; sparse X by
     ``sklearn.utils.sparsefuncs.mean_variance_axis`` (compiled, no copy of
     X).  An Array API X is read in slices of rows on its device (float64
     accumulation where the device has it) and only the two p-vectors come
@@ -411,13 +407,11 @@ def column_moments(X, sw):
         return _column_moments_chunked(namespace(X), X, sw, _DEVICE_CHUNK_BYTES)
     sw = np.asarray(sw, dtype=np.float64)
     if not is_sparse(X):
-        if X.nbytes <= _MOMENT_BLAS_BYTES:
-            # BLAS products on cache-sized blocks: half the time of einsum's
-            # loops (4,000 x 50: 0.21 -> 0.10 ms, a fixed cost of every fit).
-            return _column_moments_chunked(np, X, sw, _MOMENT_CHUNK_BYTES)
-        # Larger: einsum's loops, no temporary.  Hundreds of small products
-        # wake the BLAS's threads each time (150,000 x 200 in a fit, 2
-        # threads: 67-88 ms against einsum's 29-35 ms).
+        # einsum's loops, no temporary.  (BLAS products on blocks halve the
+        # time on small X, 4,000 x 50: 0.21 -> 0.10 ms, but their other
+        # rounding moved the centring, and with it fits at tight tol: a gd
+        # test fit under NumPy 1.23 stopped "flat" instead of converging; on
+        # large X, hundreds of small products wake the BLAS's threads.)
         mean = np.einsum("i,ij->j", sw, X, dtype=np.float64)
         second = np.einsum("i,ij,ij->j", sw, X, X, dtype=np.float64)
         return mean, second

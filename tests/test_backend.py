@@ -179,22 +179,18 @@ def test_column_moments_match_the_dense_formulas(fmt, weighted):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("chunk_bytes", [2**18, 100, 8 * 9 * 7, None])
-def test_dense_column_moments_by_blocks_of_rows(monkeypatch, dtype, chunk_bytes):
-    """Dense moments are summed over blocks of rows (one, one row each, and 7
-    rows each with a shorter last block) or, for a larger X (None), by einsum,
-    in float64 whatever X's dtype."""
+@pytest.mark.parametrize("chunk_bytes", [2**18, 100, 8 * 9 * 7])
+def test_column_moments_by_blocks_of_rows(dtype, chunk_bytes):
+    """The blocked moments (an Array API X's, here run on NumPy) over one
+    block, one row each, and 7 rows each with a shorter last block, in
+    float64 whatever X's dtype."""
     from skperceptron import _backend
 
-    if chunk_bytes is None:
-        monkeypatch.setattr(_backend, "_MOMENT_BLAS_BYTES", 0)
-    else:
-        monkeypatch.setattr(_backend, "_MOMENT_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(5)
     X = (3 * rng.standard_normal((40, 9)) + 1).astype(dtype)
     sw = rng.uniform(0, 1, 40)
     sw /= sw.sum()
-    mean, second = _backend.column_moments(X, sw)
+    mean, second = _backend._column_moments_chunked(np, X, sw, chunk_bytes)
     assert mean.dtype == second.dtype == np.float64
     X64 = X.astype(np.float64)
     assert_allclose(mean, sw @ X64, rtol=1e-13, atol=1e-15)
