@@ -146,8 +146,11 @@ class LineSearch:
         if not decrease < 0:
             return 0.0, F0, 1.0, -decrease
         # With an L1 part the first trial's pass also gives its slope and kappa
-        # (on a device they were evaluated where the halvings likely stop).
-        value, slope, kappa = total(1.0, derivatives=bool(pen) and known is None)
+        # (on a device they were evaluated where the halvings likely stop);
+        # not for a proximal Newton step, which uses neither kappa nor, unless
+        # the values tie within rounding, the slope.
+        derivatives = bool(pen) and known is None and metric_W is not None
+        value, slope, kappa = total(1.0, derivatives=derivatives)
         s = 1.0
         for n_halvings in range(_MAX_HALVINGS):
             if n_halvings:

@@ -30,7 +30,11 @@ gradient, so the fit's optimum is the full problem's: the cost follows the
 active features, not ``p``.
 """
 
+import math
+
 import numpy as np
+from scipy.linalg.lapack import dgesv as _gesv
+from scipy.linalg.lapack import dposv as _posv
 
 from ._hessian import HessianMetric
 
@@ -125,10 +129,12 @@ class ProximalNewtonMetric:
         K, p = W.shape
         intercept = obj.fit_intercept
         columns = self._columns(W, grad_W) if self.working_set else None
-        features = np.arange(p) if columns is None else columns
-        G = _stack(grad_W[:, features], grad_c, intercept)
-        Z0 = _stack(W[:, features], np.zeros(K), intercept)
-        n_penalized = len(features)
+        if columns is None:
+            G, Z0 = _stack(grad_W, grad_c, intercept), _stack(W, 0.0, intercept)
+        else:
+            G = _stack(grad_W[:, columns], grad_c, intercept)
+            Z0 = _stack(W[:, columns], 0.0, intercept)
+        n_penalized = p if columns is None else len(columns)
         if columns is None:
             matrices = self.hessian.inverses  # the matrices, see factor
         else:
@@ -140,8 +146,11 @@ class ProximalNewtonMetric:
         for k in range(K):
             D[k], change, _ = minimize_model(matrices[k], G[k], Z0[k], self.l1, n_penalized)
             decrease -= change
-        dW = np.zeros_like(W)
-        dW[:, features] = D[:, :n_penalized].astype(W.dtype, copy=False)
+        if columns is None:
+            dW = D[:, :p].astype(W.dtype)
+        else:
+            dW = np.zeros_like(W)
+            dW[:, columns] = D[:, :n_penalized]
         dc = D[:, n_penalized] if intercept else np.zeros(K)
         dc = dc.astype(W.dtype)
         solution = (dW, dc, decrease)
@@ -164,11 +173,14 @@ class ProximalNewtonMetric:
 
 
 def _stack(A, b, intercept):
-    """``[A, b]`` (b as the last column) in float64, or ``A`` alone."""
-    A = np.asarray(A, dtype=np.float64)
-    if not intercept:
-        return A
-    return np.hstack([A, np.asarray(b, dtype=np.float64).reshape(-1, 1)])
+    """``[A, b]`` (b, an array or a scalar, as the last column) in float64, or
+    a float64 copy of ``A`` alone."""
+    K, p = A.shape
+    out = np.empty((K, p + 1 if intercept else p))
+    out[:, :p] = A
+    if intercept:
+        out[:, p] = b
+    return out
 
 
 def minimize_model(M, g, z0, l1, n_penalized):
@@ -183,6 +195,9 @@ def minimize_model(M, g, z0, l1, n_penalized):
     ``(d, model value, sweeps)``; the model value is at most 0 (``d = 0`` is
     feasible).
     """
+    z, exact = _polish(M, g, z0, z0, l1, n_penalized)
+    if exact:
+        return z - z0, _model(M, g, z0, z - z0, l1, n_penalized), 0
     q = len(g)
     diagonal = np.diagonal(M).copy()
     # A column of zeros (no curvature, no penalty) has a zero gradient: any
@@ -191,9 +206,6 @@ def minimize_model(M, g, z0, l1, n_penalized):
     rows = list(M)
     a = diagonal.tolist()
     gl = g.tolist()
-    z, exact = _polish(M, g, z0, z0, l1, n_penalized)
-    if exact:
-        return z - z0, _model(M, g, z0, z - z0, l1, n_penalized), 0
     Md = M @ (z - z0)
     z = z.tolist()
     first = None
@@ -252,40 +264,59 @@ def _face_solve(M, g, z0, z, l1, n_penalized):
     sign, and ``z_face`` is the way to it up to the first zero.  None where
     the face's matrix is singular."""
     signs = np.sign(z)
-    signs[n_penalized:] = 0.0
+    signs[n_penalized:] = 1.0  # the unpenalized coordinates are always free
     free = signs != 0
-    free[n_penalized:] = True
-    face, zeros = free.nonzero()[0], (~free).nonzero()[0]
-    rows = M.take(face, axis=0)
+    face = free.nonzero()[0]
+    rows = M[face]
     # Optimality on the face F, the zeros Z fixed (d_Z = -z0_Z):
     # M_FF d_F = -(g_F + l1 s_F - M_FZ z0_Z).
     rhs = g[face] + l1 * signs[face]
-    if zeros.size:
-        rhs -= rows.take(zeros, axis=1) @ z0[zeros]
-    try:
-        step = np.linalg.solve(rows.take(face, axis=1), -rhs)
-    except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(step)):
+    if n_penalized < len(signs):
+        rhs[-(len(signs) - n_penalized) :] = g[n_penalized:]
+    zeros = None
+    if len(face) < len(z):
+        zeros = (~free).nonzero()[0]
+        rhs -= rows[:, zeros] @ z0[zeros]
+    step = _solve_spd(rows[:, face], rhs)
+    if step is None:
         return None
     z_face = np.zeros_like(z)
-    z_face[face] = z0[face] + step
-    flipped = ((np.sign(z_face) != signs) & free).nonzero()[0]
-    flipped = flipped[flipped < n_penalized]
-    if flipped.size:
+    z_face[face] = z0[face] - step
+    flipped = (np.sign(z_face[:n_penalized]) != signs[:n_penalized]) & free[:n_penalized]
+    if flipped.any():
         # The face's minimizer leaves the orthant: go towards it as far as the
         # first coordinate that reaches zero (the model decreases all the way,
         # being convex with its minimum at the end) and fix that one at zero.
+        flipped = flipped.nonzero()[0]
         fraction = z[flipped] / (z[flipped] - z_face[flipped])
-        t = float(np.min(fraction))
+        t = float(fraction.min())
         z_face = z + t * (z_face - z)
         z_face[flipped[fraction <= t]] = 0.0
         return z_face, "clipped"
-    if not zeros.size:
+    if zeros is None:
         return z_face, "exact"
-    residual = g[zeros] + M.take(zeros, axis=0) @ (z_face - z0)
-    exact = not np.any(np.abs(residual) > l1 * (1 + _KKT_RTOL))
+    residual = g[zeros] + M[zeros] @ (z_face - z0)
+    exact = float(np.abs(residual).max()) <= l1 * (1 + _KKT_RTOL)
     return z_face, "exact" if exact else "face"
+
+
+def _solve_spd(A, b):
+    """``A^-1 b`` for the symmetric ``A`` (a fresh array, overwritten), by
+    Cholesky, or by LU where ``A`` is not positive definite; None where it is
+    singular or the solution not finite.  LAPACK directly: a face solve is a
+    few microseconds of arithmetic, and ``numpy.linalg.solve``'s checks cost
+    more than that."""
+    if not len(b):
+        return b  # an empty face: nothing free
+    _, x, info = _posv(A, b, lower=0, overwrite_a=0, overwrite_b=0)
+    if info != 0:
+        _, _, x, info = _gesv(A, b, overwrite_a=1, overwrite_b=0)
+        if info != 0:
+            return None
+    # One reduction for finiteness (an overflowing square is as unusable).
+    if not math.isfinite(float(x @ x)):
+        return None
+    return x
 
 
 def _model(M, g, z0, d, l1, n_penalized):
