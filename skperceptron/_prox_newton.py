@@ -195,6 +195,8 @@ def minimize_model(M, g, z0, l1, n_penalized):
     ``(d, model value, sweeps)``; the model value is at most 0 (``d = 0`` is
     feasible).
     """
+    # One dtype for the dot products below (the sample's may be float32).
+    M = np.asarray(M, dtype=np.float64)
     z, exact = _polish(M, g, z0, z0, l1, n_penalized)
     if exact:
         return z - z0, _model(M, g, z0, z - z0, l1, n_penalized), 0
@@ -205,8 +207,10 @@ def minimize_model(M, g, z0, l1, n_penalized):
     diagonal[~(diagonal > 0)] = 1.0
     rows = list(M)
     a = diagonal.tolist()
-    gl = g.tolist()
-    Md = M @ (z - z0)
+    gl, base = g.tolist(), z0.tolist()
+    # The step d = z - z0, each coordinate's (M d)_j a dot product of its row
+    # (0.4 us) rather than M d kept up to date by a row per move (0.9 us).
+    d = z - z0
     z = z.tolist()
     first = None
     sweeps = 0
@@ -214,7 +218,7 @@ def minimize_model(M, g, z0, l1, n_penalized):
         moved, largest, pattern_changed = 0.0, 0.0, False
         for j in range(q):
             a_j, z_j = a[j], z[j]
-            u = z_j - (gl[j] + Md.item(j)) / a_j
+            u = z_j - (gl[j] + float(rows[j].dot(d))) / a_j
             if j < n_penalized:
                 t = l1 / a_j
                 new = u - t if u > t else (u + t if u < -t else 0.0)
@@ -224,17 +228,18 @@ def minimize_model(M, g, z0, l1, n_penalized):
             delta = new - z_j
             if delta != 0.0:
                 z[j] = new
-                Md += delta * rows[j]
+                d[j] = new - base[j]
                 size = a_j * delta * delta
                 moved += size
-                largest = max(largest, size)
+                if size > largest:
+                    largest = size
         if first is None:
             first = moved
         if not pattern_changed:
             z, exact = _polish(M, g, z0, np.array(z), l1, n_penalized)
             if exact:
                 break
-            Md = M @ (z - z0)
+            d = z - z0
             z = z.tolist()
         if largest <= _SWEEP_RTOL * first:
             break
@@ -280,14 +285,14 @@ def _face_solve(M, g, z0, z, l1, n_penalized):
     step = _solve_spd(rows[:, face], rhs)
     if step is None:
         return None
-    z_face = np.zeros_like(z)
+    z_face = np.zeros(len(z))
     z_face[face] = z0[face] - step
-    flipped = (np.sign(z_face[:n_penalized]) != signs[:n_penalized]) & free[:n_penalized]
-    if flipped.any():
+    flipped = np.sign(z_face[:n_penalized]) != signs[:n_penalized]
+    flipped = (flipped & free[:n_penalized]).nonzero()[0]
+    if len(flipped):
         # The face's minimizer leaves the orthant: go towards it as far as the
         # first coordinate that reaches zero (the model decreases all the way,
         # being convex with its minimum at the end) and fix that one at zero.
-        flipped = flipped.nonzero()[0]
         fraction = z[flipped] / (z[flipped] - z_face[flipped])
         t = float(fraction.min())
         z_face = z + t * (z_face - z)
