@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron import _hessian, _prox_newton
+from skperceptron import _prox_newton
 from skperceptron._prox_newton import minimize_model
 
 from _helpers import fit_strictly
@@ -88,6 +89,44 @@ def test_subproblem_minimizer_equals_proximal_gradient(seed):
     change = np.abs(z[:n_penalized]).sum() - np.abs(z0[:n_penalized]).sum()
     assert_allclose(value, g @ d + 0.5 * d @ M @ d + l1 * change, rtol=1e-12)
     assert value < 0
+
+
+@pytest.mark.parametrize("l1", [1e-4, 0.05, 0.3, 2.0])
+def test_subproblem_from_a_start_equals_proximal_gradient(l1):
+    # z0 without penalized nonzeros (a fit's first iteration): the face guessed
+    # from the smooth model's minimizer, then coordinate descent.  From every
+    # feature active (tiny l1) to few.
+    rng = np.random.default_rng(1)
+    q = 10
+    A = rng.standard_normal((60, q))
+    A[:, 4] = A[:, 2] - 0.02 * A[:, 5]
+    M = A.T @ A / 60 + 1e-3 * np.eye(q)
+    g = rng.standard_normal(q)
+    z0 = np.zeros(q)
+    z0[-1] = 0.7  # the intercept
+    d, value, sweeps = minimize_model(M, g, z0, l1, q - 1)
+    reference = _ista(M, g, z0, l1, q - 1)
+    assert_allclose(d, reference, atol=1e-8)
+    assert_array_equal((z0 + d)[:-1] == 0, np.abs(z0 + reference)[:-1] < 1e-12)
+    if l1 == 1e-4:
+        # Every feature enters with the smooth minimizer's sign: the guessed
+        # face is the answer, no sweep needed.
+        assert np.all((z0 + d)[:-1] != 0) and sweeps == 0
+
+
+def test_subproblem_from_a_start_with_a_wrong_guess(monkeypatch):
+    # A guessed face that a few clips cannot mend (one face solve allowed):
+    # coordinate descent goes on from where the polish stopped.
+    monkeypatch.setattr(_prox_newton, "_ENTRY_CLIPS", 1)
+    rng = np.random.default_rng(2)
+    q = 12
+    A = rng.standard_normal((50, q))
+    M = A.T @ A / 50
+    g = rng.standard_normal(q)
+    z0 = np.zeros(q)
+    d, _, sweeps = minimize_model(M, g, z0, 0.4, q)
+    assert_allclose(d, _ista(M, g, z0, 0.4, q), atol=1e-8)
+    assert sweeps > 0
 
 
 def test_subproblem_at_an_optimum_is_zero():
