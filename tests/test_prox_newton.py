@@ -114,6 +114,22 @@ def test_subproblem_from_a_start_equals_proximal_gradient(l1):
         assert np.all((z0 + d)[:-1] != 0) and sweeps == 0
 
 
+def test_subproblem_from_a_start_with_a_singular_model():
+    # A column without curvature or penalty (a feature that is zero on every
+    # sampled row): no smooth minimizer to guess a face from; the answer
+    # leaves that coordinate at zero.
+    rng = np.random.default_rng(3)
+    q = 6
+    A = rng.standard_normal((40, q))
+    A[:, 2] = 0.0
+    M = A.T @ A / 40
+    g = A.T @ rng.standard_normal(40) / 40
+    z0 = np.zeros(q)
+    d, _, _ = minimize_model(M, g, z0, 0.05, q - 1)
+    assert d[2] == 0
+    assert_allclose(d, _ista(M, g, z0, 0.05, q - 1), atol=1e-8)
+
+
 def test_subproblem_from_a_start_with_a_wrong_guess(monkeypatch):
     # A guessed face that a few clips cannot mend (one face solve allowed):
     # coordinate descent goes on from where the polish stopped.
