@@ -17,7 +17,10 @@ cyclic coordinate descent, each coordinate in closed form
 signs of ``w + d`` unchanged, Newton's equations on the nonzero coordinates
 with those signs give the model's exact minimizer on that face, which is the
 subproblem's solution once no zero coordinate violates its optimality
-condition ``|g_j + (M d)_j| <= lambda_1``.  The step is then searched on the
+condition ``|g_j + (M d)_j| <= lambda_1``.  Before any sweep, the face of
+``w`` itself is tried (near an optimum it is the answer), and at a fit's
+start, where ``w`` has no nonzeros, the face guessed from the smooth model's
+minimizer.  The step is then searched on the
 exact objective (:meth:`~._linesearch.LineSearch.ray`), so the sample only
 costs iterations, never accuracy; the zeros of ``w + d`` are exact.
 
@@ -346,7 +349,7 @@ def _face_solve(M, g, z0, z, l1, n_penalized, signs=None):
 
 
 def _solve_spd(A, b):
-    """``A^-1 b`` for the symmetric ``A`` (a fresh array, overwritten), by
+    """``A^-1 b`` for the symmetric ``A`` (a fresh array: LU overwrites it), by
     Cholesky, or by LU where ``A`` is not positive definite; None where it is
     singular or the solution not finite.  LAPACK directly: a face solve is a
     few microseconds of arithmetic, and ``numpy.linalg.solve``'s checks cost
