@@ -16,7 +16,6 @@ from sklearn.preprocessing import StandardScaler
 
 from skperceptron import BCEPerceptronClassifier
 from skperceptron import _hessian, _prox_newton
-from skperceptron import _prox_newton
 from skperceptron._prox_newton import minimize_model
 
 from _helpers import fit_strictly
