@@ -272,7 +272,7 @@ def _entry_face(M, g, z0, l1, n_penalized, diagonal):
     Coordinate descent from zero took 6 to 14 sweeps and 3 to 5 face solves
     on standardized breast cancer before its pattern settled, a third of the
     subproblems' time in a grid search."""
-    u = _solve_spd(M.copy(), -g)
+    u = _solve_spd(M, -g)
     if u is None:
         return None
     signs = np.sign(u)
@@ -349,7 +349,7 @@ def _face_solve(M, g, z0, z, l1, n_penalized, signs=None):
 
 
 def _solve_spd(A, b):
-    """``A^-1 b`` for the symmetric ``A`` (a fresh array: LU overwrites it), by
+    """``A^-1 b`` for the symmetric ``A`` (left unchanged), by
     Cholesky, or by LU where ``A`` is not positive definite; None where it is
     singular or the solution not finite.  LAPACK directly: a face solve is a
     few microseconds of arithmetic, and ``numpy.linalg.solve``'s checks cost
@@ -358,7 +358,7 @@ def _solve_spd(A, b):
         return b  # an empty face: nothing free
     _, x, info = _posv(A, b, lower=0, overwrite_a=0, overwrite_b=0)
     if info != 0:
-        _, _, x, info = _gesv(A, b, overwrite_a=1, overwrite_b=0)
+        _, _, x, info = _gesv(A, b, overwrite_a=0, overwrite_b=0)
         if info != 0:
             return None
     # One reduction for finiteness (an overflowing square is as unusable).
