@@ -264,7 +264,7 @@ def test_batched_cholesky_equals_each_units_inverse(monkeypatch):
     monkeypatch.setattr(
         hessian_module, "_floored_inverses", lambda M, xp: calls.append(M) or floored(M, xp)
     )
-    # Well conditioned: the batched Cholesky path alone, the same inverses.
+    # Well conditioned: the Cholesky path alone, the same inverses.
     for M, inverse, reference in zip(blocks, _inverses(blocks), expected):
         assert_allclose(inverse, reference, rtol=1e-9, atol=1e-12 * np.abs(reference).max())
         assert_allclose(inverse @ M, np.eye(6), atol=1e-9)
