@@ -510,6 +510,28 @@ def test_invalid_parameters(params, name):
         BCEPerceptronClassifier(**params).fit(X, y)
 
 
+def test_parameter_names_are_the_signatures_per_class():
+    """The parameter names, read once per class, are __init__'s: a subclass
+    with its own __init__ gets its own, and a caller that changes the list
+    it got changes nothing after."""
+    from sklearn.base import BaseEstimator
+
+    signature_names = BaseEstimator._get_param_names.__func__
+    assert BCEPerceptronClassifier._get_param_names() == signature_names(BCEPerceptronClassifier)
+    names = BCEPerceptronClassifier._get_param_names()
+    names.append("bogus")
+    assert "bogus" not in BCEPerceptronClassifier().get_params()
+
+    class Tuned(BCEPerceptronClassifier):
+        def __init__(self, *, shrink=0.5, alpha=1e-4):
+            super().__init__(alpha=alpha)
+            self.shrink = shrink
+
+    assert Tuned._get_param_names() == ["alpha", "shrink"]
+    assert Tuned(shrink=0.25).get_params() == {"alpha": 1e-4, "shrink": 0.25}
+    assert "shrink" not in BCEPerceptronClassifier().get_params()
+
+
 def test_convergence_warning_content():
     X, y = _data()
     clf = BCEPerceptronClassifier(max_iter=2, tol=1e-12)
