@@ -9,6 +9,7 @@ run, then a 2-thread run), replacing the rows it measured again.
 """
 
 import json
+import math
 import os
 import re
 import shlex
@@ -176,6 +177,17 @@ def _run_lines(run):
             f"scikit-learn {v['scikit-learn']}, skperceptron {v['skperceptron']}"]
 
 
+def _repeats(config):
+    """How many searches a row's times are the median of."""
+    repeats, short = config["repeats"], config.get("short_search")
+    if repeats == 1:
+        return "one search per method"
+    if short is None or short == math.inf:
+        return f"median of {repeats} searches per method, in rounds"
+    return (f"median of {repeats} searches per method, in rounds (ours, the peers, the floor, again), "
+            f"where each search of the row's first round took at most {short:g} s; else one")
+
+
 def block(result):
     """The Markdown between the label's markers."""
     config = result["config"]
@@ -183,8 +195,8 @@ def block(result):
     for run in result["runs"]:
         out += _run_lines(run)
     out += [f"- Grid: {len(config['alphas'])} alphas from {min(config['alphas']):g} to {max(config['alphas']):g}, "
-            f"{config['folds']} folds, budget {config['budget']:g} s per search, median of {config['repeats']} "
-            "search(es); best CV accuracy with its alpha", ""]
+            f"{config['folds']} folds, budget {config['budget']:g} s per search, {_repeats(config)}; "
+            "best CV accuracy with its alpha", ""]
     rows = sorted(result["rows"], key=lambda r: (r["threads"], list(_workflow.DATASETS).index(r["dataset"])
                                                  if r["dataset"] in _workflow.DATASETS else 99,
                                                  list(_workflow.PENALTIES).index(r["penalty"])))
@@ -268,7 +280,8 @@ def main(args, argv):
     names = _compare._select(args.datasets, list(mode.datasets), "dataset")
     threads = tuple(args.threads) if args.threads else mode.threads
     mode.budget = args.budget if args.budget is not None else mode.budget
-    mode.repeats = max(1, args.repeats) if args.repeats is not None else mode.repeats
+    if args.repeats is not None:  # that many rounds on every row
+        mode.repeats, mode.short_search = max(1, args.repeats), math.inf
     everything = not (args.quick or args.datasets or args.threads or args.budget is not None or args.repeats
                       or args.parts)
     output_dir = args.output_dir or (HERE if everything else Path(tempfile.gettempdir()) / "skperceptron-bench")
@@ -280,7 +293,8 @@ def main(args, argv):
            "commit": _commit()}
     result = {"label": label, "mode": mode.name, "runs": [run], "rows": [], "default_fits": [],
               "config": {"alphas": list(mode.alphas), "folds": mode.folds, "budget": mode.budget,
-                         "repeats": mode.repeats, "default_repeats": mode.default_repeats}}
+                         "repeats": mode.repeats, "short_search": mode.short_search,
+                         "default_repeats": mode.default_repeats}}
     before = load(output_dir, label)
 
     def checkpoint():  # after each row: an interrupted run keeps what it measured

@@ -148,6 +148,54 @@ def test_search_past_its_budget_is_reported_cut():
     assert out["convergence_warnings"] == 1  # cut at the first scoring
 
 
+def test_searches_repeat_in_rounds_only_where_the_first_round_was_short(monkeypatch):
+    """Short rows: up to ``repeats`` rounds, the methods interleaved, each
+    method's median; a row with a long or failed first search is not
+    repeated, nor a search that the budget cut."""
+    calls = []
+    plan = {}
+
+    def fake_search(estimator, X, y, alphas, folds, budget):
+        method = estimator.method
+        calls.append(method)
+        seconds, exceeded = plan[method].pop(0)
+        if seconds is None:
+            raise RuntimeError("boom")
+        return _search(seconds, exceeded, 0, 0.9, 1e-3)
+
+    class Named:
+        def __init__(self, method):
+            self.method = method
+
+    monkeypatch.setattr(_workflow, "search", fake_search)
+    monkeypatch.setattr(_workflow, "make_estimator", lambda method, l1_ratio: Named(method))
+    mode = copy.copy(_workflow.MODES["full"])
+    mode.repeats, mode.short_search = 3, 1.0
+    plan.update(ours=[(0.3, False), (0.5, False), (0.4, False)], peer=[(0.6, False)] * 3,
+                cut=[(0.2, True)], bad=[(None, False)])
+    out = _workflow.timed_searches(("ours", "peer"), 0.0, None, None, mode)
+    assert calls == ["ours", "peer"] * 3
+    assert out["ours"]["times"] == [0.3, 0.5, 0.4] and out["ours"]["seconds"] == 0.4
+    assert out["peer"]["seconds"] == 0.6
+    # A first search over short_search: one round for the whole row.
+    calls.clear()
+    plan.update(ours=[(0.3, False)] * 3, peer=[(1.5, False)] * 3)
+    out = _workflow.timed_searches(("ours", "peer"), 0.0, None, None, mode)
+    assert calls == ["ours", "peer"] and out["ours"]["times"] == [0.3]
+    # A search the budget cut is not repeated (the others are); a failed one
+    # ends the row after its first round.
+    calls.clear()
+    plan.update(ours=[(0.3, False)] * 3)
+    out = _workflow.timed_searches(("ours", "cut"), 0.0, None, None, mode)
+    assert calls == ["ours", "cut", "ours", "ours"]
+    assert out["cut"]["exceeded"] and out["cut"]["times"] == [0.2]
+    calls.clear()
+    plan.update(ours=[(0.3, False)] * 3)
+    out = _workflow.timed_searches(("ours", "bad"), 0.0, None, None, mode)
+    assert calls == ["ours", "bad"]
+    assert out["bad"] == {"error": "RuntimeError: boom"}
+
+
 def _search(seconds, exceeded, warned, score, alpha):
     out = {"seconds": seconds, "times": [seconds], "exceeded": exceeded, "convergence_warnings": warned,
            "other_warnings": []}
@@ -234,6 +282,11 @@ def test_block_renders_times_budget_ovr_and_statuses():
     assert "breast-cancer (10 classes, OvR peers) | elastic net" in text
     assert "> 120 s (budget) | saga 30.00 s | - | >4.03 (saga) | <= 0.5 |" in text
     assert "Workflow targets met: 1 of 2 rows." in text
+    assert "120 s per search, one search per method;" in text
+    repeated = _full_result()
+    repeated["config"].update(repeats=3, short_search=2.0)
+    assert ("median of 3 searches per method, in rounds (ours, the peers, the floor, again), where each "
+            "search of the row's first round took at most 2 s; else one;") in _workflow_report.block(repeated)
     assert "[4.0, 3.0, 2.0]" in text and "[5.0, 3.5, 2.5]" in text
     # iris: faster than lbfgs, gap within 1e-4, but max_iter=1 above 1 ms.
     assert "| iris | 1 | 4.0 ms | 8.0 ms | 6.0 ms | 2.5 ms | 9 / 9 / 9 | 2.0e-08 / 2.0e-08 / 2.0e-08 | 0 | " \
