@@ -42,17 +42,25 @@ def fit_once(make, dataset, collect=True):
     return estimator, elapsed, list(caught)
 
 
-def timed_fits(make, dataset, repeats, long_s, min_seconds=0.0, max_repeats=50):
+def timed_fits(make, dataset, repeats, long_s, min_seconds=0.0, max_repeats=50, warmup=0):
     """``repeats`` fits, fewer once they have taken ``long_s`` seconds, more
-    (up to ``max_repeats``) until they have taken ``min_seconds``.
+    (up to ``max_repeats``) until they have taken ``min_seconds``; before
+    them, ``warmup`` fits untimed.
 
     Returns the last estimator, the list of times and its warnings.
     """
+    if warmup:
+        # Collected before the warm-up, not between it and the timed fits: a
+        # full collection walks every object, and the fit after it ran up to
+        # twice as long as the next ones.
+        gc.collect()
+    for _ in range(warmup):
+        fit_once(make, dataset, collect=False)
     times = []
     while True:
         # A full collection costs tens of milliseconds: once per series, and
         # again only after a fit long enough to have left garbage behind.
-        collect = not times or times[-1] > 0.1
+        collect = (not times and not warmup) or (times and times[-1] > 0.1)
         estimator, elapsed, caught = fit_once(make, dataset, collect)
         times.append(elapsed)
         total = sum(times)

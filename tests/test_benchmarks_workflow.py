@@ -196,6 +196,25 @@ def test_searches_repeat_in_rounds_only_where_the_first_round_was_short(monkeypa
     assert out["bad"] == {"error": "RuntimeError: boom"}
 
 
+def test_default_fits_are_timed_after_untimed_warm_up_fits(monkeypatch):
+    import _measure
+
+    fits, collections = [], []
+
+    class Counted:
+        def fit(self, X, y):
+            fits.append(len(collections))
+            return self
+
+    monkeypatch.setattr(_measure.gc, "collect", lambda: collections.append(1))
+    dataset = type("D", (), {"X_train": np.zeros((2, 1)), "y_train": np.array([0, 1]), "n_outputs": 1})()
+    _, times, _ = _measure.timed_fits(Counted, dataset, 3, np.inf, max_repeats=3, warmup=2)
+    # Five fits, three timed; one collection, before the warm-up (none between
+    # it and the timed fits).
+    assert len(fits) == 5 and len(times) == 3
+    assert collections == [1] and fits == [1] * 5
+
+
 def _search(seconds, exceeded, warned, score, alpha):
     out = {"seconds": seconds, "times": [seconds], "exceeded": exceeded, "convergence_warnings": warned,
            "other_warnings": []}
