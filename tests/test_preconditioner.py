@@ -279,6 +279,12 @@ def test_batched_cholesky_equals_each_units_inverse(monkeypatch):
 def test_inverse_falls_back_to_the_diagonal():
     M = np.array([[4.0, np.nan], [np.nan, 1.0]])
     assert_allclose(_inverse(M), np.diag([0.25, 1.0]))
+    # The same from the Cholesky path's list, beside a finite block, quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inverses = _inverses([M, np.diag([2.0, 8.0])])
+    assert_allclose(inverses[0], np.diag([0.25, 1.0]))
+    assert_allclose(inverses[1], np.diag([0.5, 0.125]))
 
 
 def test_two_samples_without_penalty():
