@@ -77,7 +77,7 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int,
                         help="fits per timing, median reported (default 3, quick 1); --dask: best of "
                              "(default 2, quick 1); --workflow: rounds of searches per row, on every row (default: 3 "
-                             "where each first search took at most 2 s, else 1; quick 1)")
+                             "where each first search took at most 30 s, else 1; quick 1)")
     parser.add_argument("--output-dir", type=Path,
                         help="where RESULTS.md and results.json go (default: benchmarks/ for a full run of "
                              "everything, else a temporary directory); --dask: dask_scaling.rst, only if given; "
