@@ -377,8 +377,9 @@ def start_condition(objective):
     loss's gradient has no part in their directions, so the diagonal metric's
     steps barely enter them (``make_classification``'s redundant columns,
     standardized: 5.6e4 at alpha=1e-5 with them, 2.8 without).  The penalty
-    enters through Weyl's bounds (an upper bound: one eigenvalue problem of
-    size ``p + 1``, not two).  The Gram product is formed on
+    enters through Weyl's bounds (an upper bound: one eigenvalue problem, not
+    two), on the columns' block alone where they are centred, the
+    intercept's direction then being an eigenvector of its own.  The Gram product is formed on
     ``_CONDITION_ROWS_PER_COLUMN`` evenly spaced rows per column (all rows
     where there are fewer), whose
     eigenvalues spread more than the data's: the estimate removes the spread
@@ -413,8 +414,18 @@ def start_condition(objective):
     d = xp.sqrt(xp.where(d2 > 0, d2, xp.ones_like(d2)))
     scaled = G / (total * d[:, None] * d[None, :])
     scaled = xp.where(usable, scaled, eye(xp, q, G.dtype, objective.device))
-    values = xp.linalg.eigvalsh(scaled)
     P = penalty / (d * d)
+    # Centred columns are orthogonal to the ones column under the weights:
+    # the intercept's direction is an eigenvector of the data's M with
+    # scaled eigenvalue 1 (unit diagonal, no penalty), apart from the
+    # columns' block.  Weyl's bound on the whole matrix would pair the
+    # columns' smallest eigenvalue with the intercept's zero penalty, and
+    # "auto" took the Hessian at any alpha (4,000 x 50, alpha=1: 4.1 ms
+    # in 2 iterations against the diagonal's 2.1 ms in 3).
+    apart = objective.fit_intercept and objective.mean is not None
+    if apart:
+        scaled, P = scaled[:p, :p], P[:p]
+    values = xp.linalg.eigvalsh(scaled)
     read = [values, xp.stack([xp.min(P), xp.max(P)]), xp.reshape(astype(xp, usable, G.dtype), (1,))]
     values, (P_min, P_max), (usable,) = to_host_arrays(xp, read)
     if not usable:
@@ -425,7 +436,10 @@ def start_condition(objective):
         return math.inf
     # Weyl: the scaled penalty P (diagonal) moves each eigenvalue on the
     # spanned directions by between min P and max P.
-    condition = (spanned[-1] + float(P_max)) / (spanned[0] + float(P_min))
+    largest, smallest = spanned[-1] + float(P_max), spanned[0] + float(P_min)
+    if apart:
+        largest, smallest = max(largest, 1.0), min(smallest, 1.0)
+    condition = largest / smallest
     g = spanned.size * (1.0 / len(rows) - 1.0 / n)
     spread = ((1 + math.sqrt(g)) / (1 - math.sqrt(g))) ** 2 if g < 1 else math.inf
     return max(1.0, float(condition) / spread)
