@@ -434,6 +434,8 @@ def test_start_condition_bounds_the_spanned_condition_number(mixing, redundant, 
         assert estimate <= 1.5 * exact
     if l2 > 1:
         assert estimate < 1.3
+
+
 def test_start_condition_removes_the_spread_of_a_row_sample(stream_bytes):
     """Independent standardized columns: the condition number of the sample's
     Gram product is that of Marchenko-Pastur (4.4 for 168 rows of 21
