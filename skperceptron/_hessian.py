@@ -406,9 +406,10 @@ def start_condition(objective):
     penalty = np.zeros(q)
     penalty[:p] = objective.l2 + 0.25 * _VARIANCE_FLOOR * second
     penalty = from_host(xp, penalty, G.dtype, objective.device)
-    # In the objective's namespace, on its device, with one read of q + 2
-    # numbers (no host BLAS, whose idle threads would spin beside the
-    # device library's: 50 ms of a 75 ms PyTorch CPU fit).
+    # In the objective's namespace, on its device, with one read of p + 3
+    # numbers, q + 3 with an uncentred intercept (no host BLAS, whose idle
+    # threads would spin beside the device library's: 50 ms of a 75 ms
+    # PyTorch CPU fit).
     d2 = batch_diagonal(xp, G[None, ...])[0, :] / total + penalty  # M's diagonal
     usable = xp.all(xp.isfinite(G)) & xp.all(d2 > 0) & (total > 0)
     d = xp.sqrt(xp.where(d2 > 0, d2, xp.ones_like(d2)))
