@@ -54,14 +54,19 @@ _HESSIAN_LIMIT_ENTRIES = 2**27
 # x 200 (1.0: 130 / 198 ms; 2.97: Hessian, 256 / 204 ms; 28.8: 478 / 183 ms);
 # breast cancer standardized (3.5e4: 9.3 / 3.7 ms; now left out, see
 # _CHECK_PRODUCTS).  The estimate costs 0.15 ms at 21 columns, 0.3 ms at 51
-# and 5 ms at 201 (60,000 rows).  Several
-# outputs keep the Hessian: its blocks follow each unit's curvature, where the
-# diagonal's step is one for all, and the start does not tell which pays
-# (estimate 1.5 on a fold of the 5-class 20,000 x 100 workflow set: 11
-# iterations against 6, 103 / 77 ms; independent columns, 3 and 10 balanced
-# classes: 4 against 5 and 7 against 5, 75 / 108 and 176 / 224 ms).
-# Unaccelerated gradient descent keeps the Hessian too.
+# and 5 ms at 201 (60,000 rows).  Unaccelerated gradient descent keeps the
+# Hessian.
 _DIAGONAL_CONDITION = 2.5
+# The same with several outputs, stricter: the Hessian's blocks follow each
+# unit's curvature, where the diagonal's step is one for all, so the diagonal
+# pays only where the start is nearly diagonal already.  One thread (estimate:
+# diagonal / Hessian ms): a fold of the 5-class 20,000 x 100 workflow set at
+# alpha = 1e-4, 0.03, 0.1, 0.3 (1.38: 86 / 69; 1.16: 68 / 58; 1.0: 54 / 56;
+# 1.0: 47 / 43); independent columns, alpha = 1e-4, 3 classes (1.0: 20,000 x
+# 100, 50 / 59 with a signal, 25 / 37 without; 6,000 x 20, 7.6 / 9.6 and 4.1
+# / 5.1) and 10 classes (1.0: 104 / 96 with a signal, 52 / 64 without); iris at
+# alpha = 0.3 (1.08: 1.5 / 1.6) and 0.1 (2.5: 2.1 / 1.8).
+_DIAGONAL_CONDITION_UNITS = 1.1
 # The estimate runs where it costs at most this many products with X (see
 # _affordable_check): 15,000 x 200 (ill-scaled benchmark set), 4.5 ms of a
 # 40 ms fit that the Hessian wins by far, is left out; 100,000 x 200, 60,000
@@ -125,9 +130,9 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate, accelerat
         preconditioner == "auto"
         and not l1
         and accelerated
-        and objective.n_outputs == 1
         and _affordable_check(objective)
-        and _start_condition(objective) <= _DIAGONAL_CONDITION
+        and _start_condition(objective)
+        <= (_DIAGONAL_CONDITION if objective.n_outputs == 1 else _DIAGONAL_CONDITION_UNITS)
     ):
         all_rows = preconditioner == "hessian"
         if l1:

@@ -354,7 +354,9 @@ def _independent_columns(n, p, mixing, seed=0):
         (0.0, 1e-4, 2, 0.0, 3000, 20, "diagonal"),  # every row in the Hessian metric
         (0.4, 1e-4, 2, 0.0, 6000, 20, "hessian"),
         (0.4, 1.0, 2, 0.0, 6000, 20, "diagonal"),  # the penalty dominates
-        (0.0, 1e-4, 3, 0.0, 6000, 20, "hessian"),  # several units: the blocks scale each
+        (0.0, 1e-4, 3, 0.0, 6000, 20, "diagonal"),  # several units, nearly diagonal
+        (0.2, 1e-4, 3, 0.0, 6000, 20, "hessian"),  # several units: stricter (1.1)
+        (0.2, 1e-4, 2, 0.0, 6000, 20, "diagonal"),  # the same start, one unit (2.5)
         (0.0, 1e-4, 2, 0.5, 6000, 20, "hessian"),  # proximal Newton
         (0.0, 1e-4, 2, 0.0, 600, 80, "hessian"),  # the estimate would cost 190 products
     ],
