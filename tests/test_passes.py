@@ -226,10 +226,13 @@ def test_multiclass_fit_allocates_a_few_raw_prediction_arrays(preconditioner, ar
     """A dense 5-class fit keeps a few (n, K) arrays besides X (the raw
     predictions, the step's and the previous step's, the residual; the docs
     count them): 4.3 with the diagonal metric, 5.1 with the Hessian's sample
-    and blocks, and no copy of X (which alone would be 10 such arrays)."""
+    and blocks, and no copy of X (which alone would be 10 such arrays).  The
+    columns share a factor, so that "auto" takes the Hessian (independent
+    columns with several outputs take the diagonal)."""
     n, p, K = 40_000, 50, 5
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
+    X[:, 1:] += 0.5 * X[:, :1]
     y = np.argmax(X[:, :K] + rng.gumbel(size=(n, K)), axis=1)
     clf = BCEPerceptronClassifier(preconditioner=preconditioner, max_iter=20)
     peak = _peak_of_a_second_fit(clf, X, y)
