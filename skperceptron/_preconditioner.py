@@ -72,6 +72,14 @@ _DIAGONAL_CONDITION_UNITS = 1.1
 # 40 ms fit that the Hessian wins by far, is left out; 100,000 x 200, 60,000
 # x 200, 4,000 x 50 and 3,000 x 20 are checked.
 _CHECK_PRODUCTS = 16
+# With several outputs the estimate runs only where a product with X, n (p +
+# 1) K, has at least this many entries: below, its fixed cost (0.15-0.2 ms)
+# is more than the diagonal saves.  One thread, alpha = 1e-4, 3 classes,
+# independent columns, auto with the estimate against the Hessian without
+# it: 500 x 10 2.53 / 2.33 ms (estimate above 1.1), 1,000 x 10 2.60 / 2.49,
+# 2,000 x 10 3.28 / 3.55, 4,000 x 20 5.46 / 6.60; iris's max_iter=1 fit 0.99
+# / 0.80 ms.
+_CHECK_MIN_UNITS_PRODUCT = 2**16
 
 
 def resolve(preconditioner, objective, *, l1, line_search):
@@ -172,9 +180,12 @@ def _affordable_check(objective):
     """Whether :func:`start_condition` is worth its cost: its Gram product on
     ``m`` rows and its eigenvalue problem (``m q^2 + 10 q^3`` flops, the
     latter as measured: 1.2 ms for q = 201, one thread) at most
-    ``_CHECK_PRODUCTS`` products with X (``n q`` each)."""
+    ``_CHECK_PRODUCTS`` products with X (``n q`` each), and with several
+    outputs a product of at least ``_CHECK_MIN_UNITS_PRODUCT`` entries."""
     q = objective.n_features + objective.fit_intercept
     n = objective.n_samples
+    if objective.n_outputs > 1 and n * q * objective.n_outputs < _CHECK_MIN_UNITS_PRODUCT:
+        return False
     return (condition_sample_size(n, q) + 10 * q) * q <= _CHECK_PRODUCTS * n
 
 

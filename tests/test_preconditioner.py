@@ -376,6 +376,37 @@ def test_auto_takes_the_diagonal_where_the_hessian_nearly_is(
     assert clf.objective(X, y) <= J_other * (1 + 1e-4)
 
 
+@pytest.mark.parametrize(
+    "n_samples, n_features, checked, expected",
+    [
+        (150, 5, False, "hessian"),  # a product of 2,700 entries: not worth the estimate
+        (1000, 10, False, "hessian"),  # 33,000
+        (2000, 20, True, "diagonal"),  # 126,000, independent columns
+    ],
+)
+def test_several_outputs_estimate_only_past_a_product_size(
+    monkeypatch, n_samples, n_features, checked, expected
+):
+    """With several outputs the start's estimate has a fixed cost (0.15-0.2
+    ms) that small data never earn back: it runs only where a product with X
+    has at least 2**16 entries, and small fits keep the Hessian unasked."""
+    import skperceptron._preconditioner as preconditioner_module
+
+    calls = []
+    estimate = preconditioner_module._start_condition
+
+    def counted(objective):
+        calls.append(objective.n_outputs)
+        return estimate(objective)
+
+    monkeypatch.setattr(preconditioner_module, "_start_condition", counted)
+    X, _ = _independent_columns(n_samples, n_features, 0.0)
+    y = np.arange(n_samples) % 3
+    clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
+    assert calls == ([3] if checked else [])
+    assert clf.preconditioner_ == expected
+
+
 def _spanned_condition(X, sw, l2):
     """The condition number of the scaled start Hessian over the directions
     the centred columns span, and Weyl's bound on it, from an SVD of the
