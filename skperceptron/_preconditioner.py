@@ -64,7 +64,8 @@ _DIAGONAL_CONDITION = 2.5
 # alpha = 1e-4, 0.03, 0.1, 0.3 (1.38: 86 / 69; 1.16: 68 / 58; 1.0: 54 / 56;
 # 1.0: 47 / 43); independent columns, alpha = 1e-4, 3 classes (1.0: 20,000 x
 # 100, 50 / 59 with a signal, 25 / 37 without; 6,000 x 20, 7.6 / 9.6 and 4.1
-# / 5.1) and 10 classes (1.0: 104 / 96 with a signal, 52 / 64 without); iris at
+# / 5.1) and 10 classes (1.0: 104 / 96 with a signal, 52 / 64 without); iris,
+# whose folds are too small to be estimated (see _CHECK_MIN_UNITS_PRODUCT), at
 # alpha = 0.3 (1.08: 1.5 / 1.6) and 0.1 (2.5: 2.1 / 1.8).
 _DIAGONAL_CONDITION_UNITS = 1.1
 # The estimate runs where it costs at most this many products with X (see

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from skperceptron import BCEPerceptronClassifier
 from skperceptron._objective import BCEObjective
 from skperceptron import _hessian as hessian_module
+from skperceptron import _preconditioner as preconditioner_module
 from skperceptron._hessian import (
     HessianMetric,
     _inverse,
@@ -390,8 +391,6 @@ def test_several_outputs_estimate_only_past_a_product_size(
     """With several outputs the start's estimate has a fixed cost (0.15-0.2
     ms) that small data never earn back: it runs only where a product with X
     has at least 2**16 entries, and small fits keep the Hessian unasked."""
-    import skperceptron._preconditioner as preconditioner_module
-
     calls = []
     estimate = preconditioner_module._start_condition
 
