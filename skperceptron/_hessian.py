@@ -379,10 +379,10 @@ def start_condition(objective):
     standardized: 5.6e4 at alpha=1e-5 with them, 2.8 without).  The penalty
     enters through Weyl's bounds (an upper bound: one eigenvalue problem, not
     two), on the columns' block alone where they are centred, the
-    intercept's direction then being an eigenvector of its own.  The Gram product is formed on
-    ``_CONDITION_ROWS_PER_COLUMN`` evenly spaced rows per column (all rows
-    where there are fewer), whose
-    eigenvalues spread more than the data's: the estimate removes the spread
+    intercept's direction then being an eigenvector of its own.  The Gram
+    product is formed on ``_CONDITION_ROWS_PER_COLUMN`` evenly spaced rows per
+    column (all rows where there are fewer), whose eigenvalues spread more
+    than the data's: the estimate removes the spread
     that isotropic data would show (Marchenko-Pastur: ``((1 +- sqrt(g))^2``
     for ``r`` directions and ``g = r (1/m - 1/n)``, no spread where the sample
     is every row).

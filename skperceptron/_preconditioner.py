@@ -135,13 +135,13 @@ def make(preconditioner, objective, *, l1, line_search, learning_rate, accelerat
     :class:`~._prox_newton.ProximalNewtonMetric`)."""
     kind = resolve(preconditioner, objective, l1=l1, line_search=line_search)
     auto_step = learning_rate == "auto"
+    threshold = _DIAGONAL_CONDITION if objective.n_outputs == 1 else _DIAGONAL_CONDITION_UNITS
     if kind == "hessian" and not (
         preconditioner == "auto"
         and not l1
         and accelerated
         and _affordable_check(objective)
-        and _start_condition(objective)
-        <= (_DIAGONAL_CONDITION if objective.n_outputs == 1 else _DIAGONAL_CONDITION_UNITS)
+        and _start_condition(objective) <= threshold
     ):
         all_rows = preconditioner == "hessian"
         if l1:
