@@ -304,7 +304,14 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
         # A host list, not an array: fitted arrays live in X's namespace.
         self._fitted_classes = class_list(data.classes)
         self.n_iter_ = max(int(result.n_iter), 1)
-        self.loss_curve_ = result.loss_curve or [self._objective_value(objective, penalty)]
+        if result.loss_curve:
+            self.loss_curve_ = result.loss_curve
+        elif result.value is not None and W is result.W:
+            # No iteration (a warm start within tol): J at the start, which the
+            # solver computed; a path's fits are half of them (20000 x 100).
+            self.loss_curve_ = [float(result.value)]
+        else:
+            self.loss_curve_ = [self._objective_value(objective, penalty)]
         self.learning_rate_ = float(result.step)
         self.n_matvec_, self.n_rmatvec_ = objective.n_matvec, objective.n_rmatvec
 

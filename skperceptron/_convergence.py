@@ -62,6 +62,7 @@ class SolverResult:
     loss_curve: list = field(default_factory=list)
     coef_norm_curve: list = field(default_factory=list)
     newton: bool = False  # steps in a sampled Hessian (with or without L1)
+    value: float = None  # J at W, as the solver computed it
 
 
 class Progress:
@@ -285,7 +286,7 @@ class Stopping:
             return self.progress.reason()
         return None
 
-    def result(self, W, c, raw, n_iter, reason, step, crit):
+    def result(self, W, c, raw, n_iter, reason, step, crit, value=None):
         if reason == "flat" and crit <= self.tol:
             # The gradient test held where no step can lower J by more than
             # rounding: nothing is left that the gap test could ask for.
@@ -301,6 +302,7 @@ class Stopping:
             criterion=crit,
             loss_curve=self.loss_curve,
             coef_norm_curve=[float(v) for v in to_host(self.objective.xp, self.norm_curve)],
+            value=value,
         )
 
 

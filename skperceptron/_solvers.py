@@ -213,7 +213,7 @@ class ProximalGradientSolver:
             if stop:
                 reason = stop
                 break
-        result = stopping.result(W, c, raw, n_iter, reason, step, crit)
+        result = stopping.result(W, c, raw, n_iter, reason, step, crit, value=F)
         result.newton = not isinstance(metric, DiagonalMetric)
         return result
 
