@@ -264,6 +264,7 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
                 line_search=self.line_search,
                 learning_rate=self.learning_rate,
                 accelerated=self.solver == "nesterov",
+                kept=kept is not None,
             )
             if kept is not None:
                 kept.keep(self, data, objective, self.preconditioner_, step, metric)

@@ -148,18 +148,19 @@ class HessianMetric:
         return self
 
     @classmethod
-    def sample_size(cls, n_samples, n_columns):
-        m = max(_SAMPLE_MIN, _SAMPLE_PER_COLUMN * n_columns)
+    def sample_size(cls, n_samples, n_columns, factor=1):
+        m = factor * max(_SAMPLE_MIN, _SAMPLE_PER_COLUMN * n_columns)
         return n_samples if n_samples <= 2 * m else m
 
     @classmethod
-    def create(cls, objective, all_rows=False):
-        """The metric on an evenly spaced sample of rows, or None when the
-        sample misrepresents a column of X (see ``_SAMPLE_VARIANCE_FACTOR``)
-        or has no weight; with ``all_rows``, on all rows in that case."""
+    def create(cls, objective, all_rows=False, sample_factor=1):
+        """The metric on an evenly spaced sample of rows (``sample_factor``
+        times the usual size), or None when the sample misrepresents a column
+        of X (see ``_SAMPLE_VARIANCE_FACTOR``) or has no weight; with
+        ``all_rows``, on all rows in that case."""
         candidates = _weighted_rows(objective)
         n = objective.n_samples if candidates is None else len(candidates)
-        m = cls.sample_size(n, objective.n_features + objective.fit_intercept)
+        m = cls.sample_size(n, objective.n_features + objective.fit_intercept, sample_factor)
         metric = cls._on_rows(objective, m, candidates)
         if metric is None and all_rows and m < n:
             metric = cls._on_rows(objective, n, candidates)

@@ -391,6 +391,27 @@ def test_renewed_metric_is_the_metric_of_the_new_penalty(cancer):
     assert_allclose(renewed.inverses, fresh.inverses, rtol=1e-9, atol=1e-12)
 
 
+def test_kept_hessian_samples_twice_the_rows():
+    """A path keeps its Hessian over the alphas: twice the usual sample
+    (without an L1 part; the proximal Newton blocks keep the usual one)."""
+    from skperceptron._hessian import HessianMetric
+
+    X, y = make_classification(12_000, 10, n_informative=5, random_state=0)
+    data = _prepared(X, y)
+    usual = HessianMetric.sample_size(12_000, 11)
+    assert usual == 2048
+    for l1_ratio, expected in ((0.0, 2 * usual), (1.0, usual)):
+        kept = KeptProblem()
+        clf = BCEPerceptronClassifier(alpha=1e-3, l1_ratio=l1_ratio, preconditioner="hessian")
+        fit_prepared(clf, data, kept=kept)
+        hessian = getattr(kept.metric, "hessian", kept.metric)
+        assert len(hessian.rows) == expected
+    # A fit outside a path: the usual sample.
+    single = BCEPerceptronClassifier(alpha=1e-3, preconditioner="hessian")
+    objective = single._problem(X, data.Y, data.sw, center=True)[0]
+    assert len(HessianMetric.create(objective).rows) == usual
+
+
 def test_kept_problem_skips_the_diagonal_metric(cancer):
     """The diagonal metric holds l2: it is rebuilt at every alpha."""
     X, y = cancer
