@@ -289,8 +289,11 @@ class BCEPerceptronClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimat
             max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
         )
         del metric  # held by the solver, which keeps only its inverse
-        result = solver.solve(W0, c0)
+        start_state = kept.start_state(objective, W0, c0) if kept is not None else None
+        result = solver.solve(W0, c0, start_state)
         monitor.close()
+        if kept is not None:
+            kept.remember(objective, penalty, result)
 
         W, c = result.W, result.c
         for stale in ("validation_loss_curve_", "best_iteration_"):
@@ -433,6 +436,7 @@ class KeptProblem:
 
     def __init__(self):
         self.data = self.objective = self.metric = None
+        self.end = None  # (W, c, raw, loss, loss gradient) of the last fit
 
     def keep(self, estimator, data, objective, kind, step, metric):
         if kind != "hessian":
@@ -440,6 +444,37 @@ class KeptProblem:
             return
         self.data, self.objective, self.kind, self.step = data, objective, kind, step
         self.metric, self.settings = metric, self._settings(estimator)
+        objective.keep_gradient = objective.xp is np
+
+    def remember(self, objective, penalty, result):
+        """The end of a fit on the kept objective: where the next alpha starts
+        without a move (an L1 path), its raw predictions, loss and loss
+        gradient are known: the start's two products and two passes are not
+        made again (3 to 4 iterations a fit: a fifth of its products)."""
+        self.end = None
+        known = objective.last_loss_gradient
+        objective.last_loss_gradient = None
+        if objective is not self.objective or result.value is None or known is None:
+            return
+        if known[0] is not result.raw:
+            return
+        W = result.W
+        # J's penalty parts are exact functions of W: the loss is what is left.
+        loss = result.value - objective.value(W, result.raw, loss=0.0) - penalty.value(W)
+        self.end = (W, result.c, result.raw, loss, known[1], known[2])
+
+    def start_state(self, objective, W, c):
+        """``(raw, loss)`` at ``(W, c)`` where it is the last fit's end (the
+        loss gradient seeded into the objective); else None."""
+        end, self.end = self.end, None
+        if end is None or objective is not self.objective:
+            return None
+        W_end, c_end, raw, loss, grad_W, grad_c = end
+        # c went through the intercept and back: equal to rounding.
+        if not np.array_equal(W, W_end) or not np.allclose(c, c_end, rtol=1e-12, atol=1e-14):
+            return None
+        objective.seed(raw, grad_W, grad_c)
+        return raw, loss
 
     def take(self, estimator, data):
         """Self, its objective set to ``estimator``'s ``l2``, where the fit of

@@ -75,6 +75,11 @@ class BCEObjective:
         self.n_outputs = Y.shape[1]
         self._moments = None
         self.mean = None
+        # A path's hand-over (see seed): set, the loss gradient of every pass
+        # is kept as (raw, grad_W, grad_c) in ``last_loss_gradient``.
+        self.keep_gradient = False
+        self.last_loss_gradient = None
+        self._seed = None
         if center and self.fit_intercept:
             # The weighted column means of the centred coordinates.
             self.mean = from_host(self.xp, self.moments()[0], self.dtype, self.device)
@@ -193,8 +198,16 @@ class BCEObjective:
         R, H = self.rows.residual(raw, curvature)
         return (R, H) if curvature else R
 
-    def value(self, W, raw):
-        return self.loss(raw) + 0.5 * self.l2 * float(to_host(self.xp, [vdot(self.xp, W, W)])[0])
+    def value(self, W, raw, loss=None):
+        """``J``'s smooth part at ``W``; ``loss``, if known, the loss at ``raw``."""
+        loss = self.loss(raw) if loss is None else loss
+        return loss + 0.5 * self.l2 * float(to_host(self.xp, [vdot(self.xp, W, W)])[0])
+
+    def seed(self, raw, grad_W, grad_c):
+        """The loss gradient at ``raw`` is known (a path's previous optimum,
+        where the next alpha starts): the next :meth:`gradient` at that very
+        array, without curvature, takes it instead of a pass over X.  Once."""
+        self._seed = (raw, grad_W, grad_c)
 
     def value_array(self, W, raw, penalty):
         """:meth:`value` plus ``penalty``'s value at ``W``, not read: a 0-d
@@ -213,8 +226,14 @@ class BCEObjective:
         With ``curvature=True`` also returns the raw-space Hessian diagonal
         (see :meth:`residual`).
         """
-        RX, sums, H = self.rows.gradient(raw, curvature)
-        grad_W, grad_c = self._adjoint(RX, sums)
+        seed, self._seed = self._seed, None
+        if seed is not None and seed[0] is raw and not curvature:
+            grad_W, grad_c, H = copy(self.xp, seed[1]), copy(self.xp, seed[2]), None
+        else:
+            RX, sums, H = self.rows.gradient(raw, curvature)
+            grad_W, grad_c = self._adjoint(RX, sums)
+        if self.keep_gradient:
+            self.last_loss_gradient = (raw, copy(self.xp, grad_W), copy(self.xp, grad_c))
         if self.l2:
             grad_W += self.l2 * W
         return grad_W, grad_c, H

@@ -107,13 +107,15 @@ class ProximalGradientSolver:
         self.monitor = monitor
         self.verbose = verbose
 
-    def solve(self, W, c):
+    def solve(self, W, c, start=None):
+        """Minimize from ``(W, c)``; ``start``, if given, is ``(raw, loss)``
+        there, known already (a path's previous optimum)."""
         # Overflow is detected by the finiteness checks (a diverging fixed
         # step), not reported as a warning from deep inside NumPy.
         with np.errstate(over="ignore", invalid="ignore"), self.objective.product_threads():
-            return self._solve(W, c)
+            return self._solve(W, c, start)
 
-    def _solve(self, W, c):
+    def _solve(self, W, c, start=None):
         obj, pen = self.objective, self.penalty
         metric, self.metric = self.metric, None
         stopping = Stopping(
@@ -127,9 +129,9 @@ class ProximalGradientSolver:
             direction = PlanarMomentum(obj, search, stopping)
         else:
             direction = Fista(obj, search, stopping, self.accelerated, self.line_search)
-        raw = obj.matvec(W, c)
+        raw, loss = (obj.matvec(W, c), None) if start is None else start
         metric.refresh(raw)
-        F = F0 = obj.value(W, raw) + pen.value(W)
+        F = F0 = obj.value(W, raw, loss) + pen.value(W)
         step = self.step
         n_iter, crit, reason = 0, math.inf, "max_iter"
         # On a device an iteration reads once: the criterion and the metric's
