@@ -37,7 +37,7 @@ from ._backend import (
     rmatmul,
     to_host,
 )
-from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, fit_threads
+from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, column_sums, fit_threads
 from ._threads import Threads
 
 
@@ -256,10 +256,9 @@ class NumpyRows(WholeRows):
         return raw
 
     def rmatvec(self, R):
-        if self.blocks is None:
-            return super().rmatvec(R)
         self.n_rmatvec += 1
-        return self.blocks.rmatmul(R), R.sum(axis=0)
+        product = rmatmul(self.X, R) if self.blocks is None else self.blocks.rmatmul(R)
+        return product, column_sums(R).astype(R.dtype, copy=False)
 
     def gradient(self, raw, curvature=False):
         if self.blocks is None:
@@ -277,7 +276,8 @@ class NumpyRows(WholeRows):
     def residual(self, raw, curvature=False):
         R = np.empty_like(raw)
         H = np.empty_like(raw) if curvature else None
-        self.passes.residual(raw, self.Y, self.sw, R, H)
+        # Its column sums come with the product (rmatvec), not twice.
+        self.passes.residual(raw, self.Y, self.sw, R, H, sums=False)
         return R, H
 
     def curvature(self, H, draws):
