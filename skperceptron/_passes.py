@@ -42,16 +42,6 @@ def fit_threads(n_entries, nnz=0):
     return Threads.of_blas()
 
 
-def column_sums(a):
-    """The float64 column sums of a 2-D NumPy array.  In float64 with several
-    columns, a product with a ones vector: NumPy's reduction over the rows of
-    a few columns is a strided loop (one thread, 20,000 x 5: 296 us against
-    44; 1,437 x 10: 24.6 against 5.6)."""
-    if a.dtype == np.float64 and a.shape[1] > 1:
-        return np.ones(a.shape[0]) @ a
-    return a.sum(axis=0, dtype=np.float64)
-
-
 def _residual(raw, Y, sw, rows, H=None, R=None):
     """:func:`~._loss.residual` on ``rows``, written into ``R[rows]`` when
     ``R`` is given (else a new array) and into ``H[rows]`` when ``H`` is: no
@@ -122,7 +112,7 @@ class RawPasses:
 
         def work(rows):
             r = _residual(raw, Y, sw, rows, H=H, R=R)
-            return column_sums(r) if sums else None
+            return r.sum(axis=0, dtype=np.float64) if sums else None
 
         results = self.map(work)
         return _total(results) if sums else None
@@ -247,7 +237,7 @@ class _RowBlocks:
             for start in range(lo, hi, step):
                 stop = min(start + step, hi)
                 r = _residual(raw, Y, sw, slice(start, stop), H=H)
-                sums += column_sums(r)
+                sums += r.sum(axis=0, dtype=np.float64)
                 self._add_product(start, stop, r.astype(X.dtype, copy=False), partial)
             return partial, sums
 

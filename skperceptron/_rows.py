@@ -37,7 +37,7 @@ from ._backend import (
     rmatmul,
     to_host,
 )
-from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, column_sums, fit_threads
+from ._passes import DenseRowBlocks, RawPasses, SparseRowBlocks, fit_threads
 from ._threads import Threads
 
 
@@ -256,9 +256,10 @@ class NumpyRows(WholeRows):
         return raw
 
     def rmatvec(self, R):
+        if self.blocks is None:
+            return super().rmatvec(R)
         self.n_rmatvec += 1
-        product = rmatmul(self.X, R) if self.blocks is None else self.blocks.rmatmul(R)
-        return product, column_sums(R).astype(R.dtype, copy=False)
+        return self.blocks.rmatmul(R), R.sum(axis=0)
 
     def gradient(self, raw, curvature=False):
         if self.blocks is None:
