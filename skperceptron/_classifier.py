@@ -456,7 +456,10 @@ class KeptProblem:
         objective.last_loss_gradient = None
         if objective is not self.objective or result.value is None or known is None:
             return
-        if known[0] is not result.raw:
+        # Converged: the stopping test read the gradient at the last point.
+        # A fit stopped otherwise may have moved its raw predictions in place
+        # after its last gradient (the same array, another point).
+        if not result.converged or known[0] is not result.raw:
             return
         W = result.W
         # J's penalty parts are exact functions of W: the loss is what is left.

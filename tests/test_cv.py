@@ -397,6 +397,24 @@ def test_renewed_metric_is_the_metric_of_the_new_penalty(cancer):
     assert_allclose(renewed.inverses, fresh.inverses, rtol=1e-9, atol=1e-12)
 
 
+def test_kept_problem_hands_over_only_a_converged_end(cancer):
+    """Only a converged fit's end, where the stopping test read the gradient
+    at the last point, is handed to the next alpha."""
+    X, y = cancer
+    data = _prepared(X, y)
+    for max_iter, handed in ((2, False), (1000, True)):
+        kept = KeptProblem()
+        clf = BCEPerceptronClassifier(alpha=1e-3, l1_ratio=1.0, max_iter=max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit_prepared(clf, data, kept=kept)
+        assert (kept.end is not None) == handed
+    # The handed-over loss is the loss at the end: J less its penalty parts.
+    W, c, raw, loss, _, _ = kept.end
+    objective = kept.objective
+    assert loss == pytest.approx(objective.loss(objective.matvec(W, c)), rel=1e-12)
+
+
 def test_kept_hessian_samples_twice_the_rows():
     """A path keeps its Hessian over the alphas: twice the usual sample
     (without an L1 part; the proximal Newton blocks keep the usual one)."""
