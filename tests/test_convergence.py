@@ -104,8 +104,10 @@ def test_warm_start_at_the_optimum_stops_at_once(breast_cancer):
     clf = BCEPerceptronClassifier(tol=1e-6, warm_start=True).fit(X, y)
     clf.fit(X, y)
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
-    # The solver's value at the start, no second evaluation: J itself.
+    # The solver's value at the start, no second evaluation: J itself, from
+    # the start's one product (recomputing it took a second).
     assert clf.loss_curve_[0] == pytest.approx(clf.objective(X, y), rel=1e-12)
+    assert clf.n_matvec_ == 1
 
 
 def test_gap_test_failing_at_max_iter_says_so(breast_cancer):
