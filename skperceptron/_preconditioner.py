@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ._backend import from_host, is_sparse, ones, to_host, to_numpy, vdot
-from ._hessian import HessianMetric, condition_sample_size, start_condition
+from ._hessian import HessianMetric, condition_sample_size, nearly_diagonal
 from ._prox_newton import _WORKING_SET_FEATURES, ProximalNewtonMetric
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
@@ -152,7 +152,7 @@ def make(
         and not l1
         and accelerated
         and _affordable_check(objective)
-        and _start_condition(objective) <= threshold
+        and _nearly_diagonal(objective, threshold)
     ):
         all_rows = preconditioner == "hessian"
         if l1:
@@ -184,9 +184,9 @@ def make(
     return kind, step, DiagonalMetric(inv_W, inv_c)
 
 
-def _start_condition(objective):
+def _nearly_diagonal(objective, threshold):
     with objective.setup_threads():
-        return start_condition(objective)
+        return nearly_diagonal(objective, threshold)
 
 
 def _affordable_check(objective):

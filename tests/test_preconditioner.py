@@ -21,6 +21,7 @@ from skperceptron._objective import BCEObjective
 from skperceptron import _hessian as hessian_module
 from skperceptron import _preconditioner as preconditioner_module
 from skperceptron._hessian import (
+    nearly_diagonal,
     HessianMetric,
     _inverse,
     _inverses,
@@ -392,13 +393,13 @@ def test_several_outputs_estimate_only_past_a_product_size(
     ms) that small data never earn back: it runs only where a product with X
     has at least 2**16 entries, and small fits keep the Hessian unasked."""
     calls = []
-    estimate = preconditioner_module._start_condition
+    estimate = preconditioner_module._nearly_diagonal
 
-    def counted(objective):
+    def counted(objective, threshold):
         calls.append(objective.n_outputs)
-        return estimate(objective)
+        return estimate(objective, threshold)
 
-    monkeypatch.setattr(preconditioner_module, "_start_condition", counted)
+    monkeypatch.setattr(preconditioner_module, "_nearly_diagonal", counted)
     X, _ = _independent_columns(n_samples, n_features, 0.0)
     y = np.arange(n_samples) % 3
     clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
@@ -479,6 +480,69 @@ def test_start_condition_removes_the_spread_of_a_row_sample(stream_bytes):
     assert _spanned_condition(X[:: len(y) // 168][:168], sw[:168], 1e-4)[0] > 3.0
     assert _spanned_condition(X, sw, 1e-4)[0] < 1.3
     assert start_condition(obj) < 1.3
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", ["equal", "uniform(0.5, 2)"])
+@pytest.mark.parametrize("l2", [1e-4, 1.0])
+def test_nearly_diagonal_answers_as_the_estimate(monkeypatch, fit_intercept, weights, l2):
+    """``nearly_diagonal`` gives ``start_condition(.) <= threshold`` for the
+    one-output and several-output thresholds, from nearly isotropic starts
+    (where the Cholesky certificate answers alone) to correlated ones (where
+    the eigenvalue problem decides), on every column mixing whose estimate
+    lies on either side of a threshold.  The certificate is what answers
+    where it can: with the eigenvalue problem forbidden, the isotropic start
+    is still found nearly diagonal."""
+    answered = {"certificate": 0, "eigenvalues": 0}
+    estimate = hessian_module._estimate
+
+    def counted(*args):
+        answered["eigenvalues"] += 1
+        return estimate(*args)
+
+    monkeypatch.setattr(hessian_module, "_estimate", counted)
+    for mixing in [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]:
+        X, y = _independent_columns(6000, 20, mixing)
+        rng = np.random.default_rng(2)
+        sw = np.ones(len(y)) if weights == "equal" else rng.uniform(0.5, 2.0, len(y))
+        obj = objective_for(X, y[:, None].astype(float), sw, l2=l2, fit_intercept=fit_intercept)
+        value = start_condition(obj)
+        for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
+            before = answered["eigenvalues"]
+            assert nearly_diagonal(obj, threshold) == (value <= threshold), (mixing, threshold)
+            answered["certificate"] += answered["eigenvalues"] == before
+    assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
+    monkeypatch.setattr(hessian_module, "_estimate", None)
+    X, y = _independent_columns(6000, 20, 0.0)
+    obj = objective_for(X, y[:, None].astype(float), np.ones(len(y)), l2=1e-4)
+    assert nearly_diagonal(obj, 2.5)
+
+
+def test_certificate_never_answers_yes_where_the_estimate_says_no():
+    """Random scaled matrices around the threshold: every yes of the two
+    Cholesky factorizations is a yes of the eigenvalue problem, and they say
+    yes to most matrices whose estimate is well below it."""
+    rng = np.random.default_rng(0)
+    certified = agreed = 0
+    for trial in range(300):
+        r, m, n = 20, 168, int(rng.integers(168, 20_000))
+        A = rng.standard_normal((m, r)) @ (np.eye(r) + rng.uniform(0, 0.3) * rng.standard_normal((r, r)) / np.sqrt(r))
+        G = A.T @ A
+        S = G / np.sqrt(np.outer(np.diag(G), np.diag(G)))
+        P = rng.uniform(0, 1e-2, r)
+        start = hessian_module._Start(np.zeros(r), bool(trial % 2), m, n)
+        values = np.linalg.eigvalsh(S)
+        largest, smallest = values[-1] + P.max(), values[0] + P.min()
+        if start.apart:
+            largest, smallest = max(largest, 1.0), min(smallest, 1.0)
+        value = max(1.0, largest / smallest / start.spread(r))
+        for threshold in (1.1, 2.5):
+            yes = hessian_module._certified(S, P, threshold, start)
+            certified += yes
+            assert not yes or value <= threshold, (trial, value, threshold)
+            agreed += yes or value > 0.7 * threshold
+    assert certified > 100
+    assert agreed > 0.9 * 600
 
 
 @pytest.mark.parametrize(
