@@ -285,6 +285,34 @@ def eps(xp, dtype):
     return float(xp.finfo(dtype).eps)
 
 
+def inverse_cholesky_factors(xp, C):
+    """``(L^-1, ok)``: the inverses of the Cholesky factors ``L`` of the
+    stacked symmetric ``C`` (K, q, q) and, per matrix, whether ``C`` is
+    positive definite (a (K,) boolean array; where it is not, ``L^-1`` is
+    undefined), on C's device and with no read to the host.
+
+    PyTorch by ``cholesky_ex`` and ``solve_triangular``: its
+    ``linalg.cholesky`` and ``linalg.inv`` each synchronize a CUDA device
+    with the host to check for errors.  Other namespaces by their
+    ``linalg.cholesky`` and ``linalg.inv``; a batch whose factorization
+    raises (NumPy-backed namespaces) is not positive definite."""
+    K, q = C.shape[0], C.shape[1]
+    identity = xp.eye(q, dtype=C.dtype, **_on(device_of(C)))
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        L, info = torch.linalg.cholesky_ex(C)
+        L_inv = torch.linalg.solve_triangular(L, identity.expand(K, q, q), upper=False)
+        ok = info == 0
+    else:
+        try:
+            L_inv = xp.linalg.inv(xp.linalg.cholesky(C))
+        except np.linalg.LinAlgError:
+            return xp.zeros_like(C), xp.zeros(K, dtype=xp.bool, **_on(device_of(C)))
+        ok = xp.ones(K, dtype=xp.bool, **_on(device_of(C)))
+    return L_inv, ok & xp.all(xp.reshape(xp.isfinite(L_inv), (K, q * q)), axis=1)
+
+
 # -- the logistic function ---------------------------------------------------
 def _native_special(xp):
     """Whether ``scipy.special`` hands this namespace to its own kernels.

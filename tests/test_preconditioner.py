@@ -289,6 +289,73 @@ def test_inverse_falls_back_to_the_diagonal():
     assert_allclose(inverses[1], np.diag([0.5, 0.125]))
 
 
+def _namespace(name):
+    """The Array API namespace of ``name`` ("array_api_strict", "torch"), as
+    the fit sees it, and a converter of NumPy arrays to it."""
+    lib = pytest.importorskip(name)
+    from skperceptron._compat import array_api_compat
+
+    xp = array_api_compat.array_namespace(lib.asarray(np.zeros(1)))
+    return xp, lambda a: xp.asarray(np.asarray(a, dtype=np.float64))
+
+
+@pytest.mark.parametrize("name", ["array_api_strict", "torch"])
+def test_device_inverses_by_a_shifted_cholesky(name, monkeypatch):
+    """Off NumPy the blocks are inverted through the Cholesky factors of the
+    scaled blocks shifted by the eigenvalue floor: the exact inverse on
+    badly scaled, well-conditioned blocks (the shift's 1e-12 q aside); on a
+    singular block finite, symmetric positive definite and exact on the
+    range, where gradients lie; a coordinate without curvature kept out of
+    the step; a non-finite block its diagonal's inverse, beside the others,
+    quietly."""
+    xp, to_xp = _namespace(name)
+    reference = _inverse  # the eigendecomposition, on NumPy
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((200, 6)) * 10.0 ** rng.uniform(-3, 3, 6)
+    blocks = [A.T @ (A * rng.random((200, 1))) for _ in range(3)]
+    monkeypatch.setattr(hessian_module, "_floored_inverses", None)
+    redundant = np.hstack([A[:, :5], A[:, :1] + A[:, 1:2]])
+    singular = redundant.T @ redundant
+    uncurved = blocks[0].copy()
+    uncurved[:, 5] = uncurved[5, :] = 0.0
+    broken = blocks[1].copy()
+    broken[0, 1] = broken[1, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inverses = hessian_module._inverses([to_xp(M) for M in [*blocks, singular, uncurved, broken]], xp)
+    inverses = [np.asarray(inverse) for inverse in inverses]
+    monkeypatch.undo()
+    for M, inverse in zip(blocks, inverses):
+        expected = reference(M)
+        assert_allclose(inverse, expected, rtol=1e-8, atol=1e-12 * np.abs(expected).max())
+        assert_allclose(inverse, inverse.T)
+    inverse = inverses[3]
+    assert np.all(np.isfinite(inverse))
+    assert np.linalg.eigvalsh(inverse).min() > 0
+    g = singular @ rng.standard_normal(6)
+    assert_allclose(singular @ (inverse @ g), g, rtol=1e-3, atol=1e-6 * np.abs(g).max())
+    inverse = inverses[4]
+    assert np.all(inverse[5, :] == 0) and np.all(inverse[:, 5] == 0)
+    assert_allclose(inverse[:5, :5], _inverse(uncurved[:5, :5]), rtol=1e-8)
+    assert_allclose(inverses[5], np.diag(1 / np.diag(broken)))
+
+
+def test_device_inverse_of_an_indefinite_block_is_its_diagonals():
+    """A block that is not positive semi-definite (no Hessian is; a bug
+    upstream would be) fails its factorization on PyTorch alone, without
+    a read to the host: it gets its diagonal's inverse, the others theirs."""
+    xp, to_xp = _namespace("torch")
+    from skperceptron import _backend as backend_module
+
+    good = np.array([[2.0, 0.5], [0.5, 1.0]])
+    bad = np.array([[1.0, 2.0], [2.0, 1.0]])
+    before = backend_module.host_reads()
+    inverses = hessian_module._inverses([to_xp(good), to_xp(bad)], xp)
+    assert backend_module.host_reads() == before
+    assert_allclose(np.asarray(inverses[0]), np.linalg.inv(good), rtol=1e-10)
+    assert_allclose(np.asarray(inverses[1]), np.eye(2))
+
+
 def test_two_samples_without_penalty():
     """Found by the property test on the oldest NumPy: rank 2 in a 3 x 3
     Hessian (two features and the intercept), which Cholesky accepted and
