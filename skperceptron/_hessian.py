@@ -400,15 +400,16 @@ def start_condition(objective):
     return _estimate(objective.xp, *_scaled_start(objective), objective.device)
 
 
-def _estimate(xp, scaled, d2, usable, start, device):
+def _estimate(xp, scaled, e2, total, usable, start, device):
     """:func:`start_condition` from :func:`_scaled_start`'s parts."""
-    # On the device, one read of 2 q + 1 numbers (no host BLAS, whose idle
+    # On the device, one read of 2 q + 2 numbers (no host BLAS, whose idle
     # threads would spin beside the device library's: 50 ms of a 75 ms
     # PyTorch CPU fit).
     scaled = xp.where(usable, scaled, eye(xp, scaled.shape[0], scaled.dtype, device))
     values = xp.linalg.eigvalsh(scaled)
-    read = [values, d2, xp.reshape(astype(xp, usable, scaled.dtype), (1,))]
-    values, d2, (usable,) = to_host_arrays(xp, read)
+    if xp is not np:
+        last = xp.stack([total, astype(xp, usable, scaled.dtype)])
+        values, e2, (total, usable) = to_host_arrays(xp, [values, e2, last])
     if not usable:
         return math.inf
     values = np.sort(values.astype(np.float64))
@@ -417,7 +418,7 @@ def _estimate(xp, scaled, d2, usable, start, device):
         return math.inf
     # Weyl: the scaled penalty P (diagonal) moves each eigenvalue on the
     # spanned directions by between min P and max P.
-    P = start.penalty / d2.astype(np.float64)
+    P = 4 * float(total) * start.penalty / e2.astype(np.float64)
     largest, smallest = spanned[-1] + P.max(), spanned[0] + P.min()
     if start.apart:
         largest, smallest = max(largest, 1.0), min(smallest, 1.0)
@@ -443,8 +444,8 @@ def nearly_diagonal(objective, threshold):
     certificate's dozen calls more than the eigenvalue problem: they decide
     by it alone."""
     parts = _scaled_start(objective)
-    scaled, d2, usable, start = parts
-    if objective.xp is np and usable and _certified(scaled, start.penalty / d2, threshold, start):
+    scaled, e2, total, usable, start = parts
+    if objective.xp is np and usable and _certified(scaled, 4 * total * start.penalty / e2, threshold, start):
         return True
     return _estimate(objective.xp, *parts, objective.device) <= threshold
 
@@ -503,11 +504,11 @@ class _Start:
 
 
 def _scaled_start(objective):
-    """``(S, d2, usable, start)``: the start's Gram product scaled to a unit
+    """``(S, e2, total, usable, start)``: the start's Hessian scaled to a unit
     diagonal ``S`` (the columns' block alone where the intercept is apart),
-    the diagonal ``d2`` it was scaled by, whether both are finite (else
-    ``S`` holds non-finite entries), in the objective's namespace, and the
-    :class:`_Start` on the host."""
+    ``e2`` = 4 ``total`` times the diagonal it was scaled by, the sample's
+    weight ``total``, whether ``S`` is finite, in the objective's namespace,
+    and the :class:`_Start` on the host."""
     xp = objective.xp
     candidates = _weighted_rows(objective)
     n = objective.n_samples if candidates is None else len(candidates)
@@ -528,16 +529,18 @@ def _scaled_start(objective):
     G, total = _condition_gram(objective, rows, centre, ones=q > p and not apart)
     penalty = np.zeros(G.shape[0])
     penalty[:p] = objective.l2 + 0.25 * _VARIANCE_FLOOR * second
-    # As few calls as a well-conditioned fit of a few milliseconds affords
-    # (each about 10 us on PyTorch CPU).  A zero weight total or diagonal
-    # entry, or an overflow, leaves a non-finite entry in the scaled matrix.
+    # M = 0.25 G / total + diag(penalty) scaled by its diagonal d2 is G /
+    # (e e') with e^2 = 4 total d2: in as few calls as a well-conditioned
+    # fit of a few milliseconds affords (each about 10 us on PyTorch CPU).
+    # A zero weight total or diagonal entry, or an overflow, leaves a
+    # non-finite entry in the scaled matrix.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        d2 = (0.25 / total) * batch_diagonal(xp, G[None, ...])[0, :]
-        d2 = d2 + from_host(xp, penalty, G.dtype, objective.device)  # M's diagonal
-        d = xp.sqrt(d2)
-        scaled = (0.25 / total) * G / (d[:, None] * d[None, :])
+        e2 = (4 * total) * from_host(xp, penalty, G.dtype, objective.device)
+        e2 = batch_diagonal(xp, G[None, ...])[0, :] + e2
+        e = xp.sqrt(e2)
+        scaled = G / (e[:, None] * e[None, :])
     usable = xp.all(xp.isfinite(scaled))
-    return scaled, d2, usable, _Start(penalty, apart, len(rows), n)
+    return scaled, e2, total, usable, _Start(penalty, apart, len(rows), n)
 
 
 def _condition_gram(objective, rows, centre, ones):
@@ -558,8 +561,7 @@ def _condition_gram(objective, rows, centre, ones):
     weights = objective.sample_rows(objective.sw, rows)
     if xp is not np:
         A = _design(objective, rows, centre, ones)
-        G = _add_gram(xp, 0.0, A, xp.reshape(weights, (-1, 1)))
-        return G, xp.sum(weights)
+        return (A * weights[:, None]).T @ A, xp.sum(weights)
     columns = objective.n_features + ones
     G = np.zeros((columns, columns))
     # Equal weights (no sample or class weights): one scaling of G, not of
