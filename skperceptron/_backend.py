@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.special import expit as _scipy_expit
 from scipy.special import log_expit as _scipy_log_expit
 from sklearn.utils.sparsefuncs import mean_variance_axis
@@ -283,6 +284,30 @@ def all_finite_array(xp, *arrays):
 def eps(xp, dtype):
     """Machine epsilon of a floating dtype of ``xp``."""
     return float(xp.finfo(dtype).eps)
+
+
+def positive_definite(xp, M):
+    """Whether each of the stacked symmetric ``M`` (K, q, q) is positive
+    definite: a (K,) boolean array of ``xp``, on M's device and with no read
+    to the host.  NumPy by LAPACK's ``potrf`` on each; PyTorch by
+    ``cholesky_ex`` (its ``linalg.cholesky`` synchronizes a CUDA device with
+    the host to check for errors); others by ``linalg.cholesky``, a batch
+    that raises counting as not positive definite, as does a non-finite
+    factor."""
+    if xp is np:
+        # Each m is symmetric: its transpose is the Fortran-ordered view
+        # LAPACK factors in place.
+        return np.array([not _potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M.copy()])
+    K, q = M.shape[0], M.shape[1]
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        return torch.linalg.cholesky_ex(M)[1] == 0
+    try:
+        L = xp.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        return xp.zeros(K, dtype=xp.bool, **_on(device_of(M)))
+    return xp.all(xp.reshape(xp.isfinite(L), (K, q * q)), axis=1)
 
 
 def inverse_cholesky_factors(xp, C):

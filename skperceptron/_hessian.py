@@ -27,6 +27,7 @@ from ._backend import (
     eye,
     from_host,
     inverse_cholesky_factors,
+    positive_definite,
     row_chunks,
     to_host,
     to_host_arrays,
@@ -72,6 +73,8 @@ _CONDITION_ROWS_PER_COLUMN = 8
 # nearly_diagonal's bound on the largest scaled eigenvalue: this many times
 # the sample's Marchenko-Pastur edge.
 _CERTIFIED_MARGIN = 1.25
+# ... and off NumPy its certificate from this many columns (see there).
+_CERTIFIED_COLUMNS = 150
 # Blocks of rows of the sample are processed this many bytes at a time.
 _BLOCK_BYTES = 2**20
 # start_condition's sample is formed this many bytes at a time on NumPy.
@@ -425,66 +428,74 @@ def _estimate(xp, scaled, e2, total, usable, start, device):
     return max(1.0, float(largest / smallest) / start.spread(spanned.size))
 
 
-def nearly_diagonal(objective, threshold):
-    """Whether ``start_condition(objective) <= threshold``.
+def nearly_diagonal(objective, threshold, exact=True):
+    """Whether ``start_condition(objective) <= threshold``; with
+    ``exact=False``, whether the certificate proves it (False where it
+    cannot, the eigenvalue problem unasked).
 
-    On NumPy, first by two Cholesky factorizations that prove it where the
-    start is nearly isotropic: ``U I - S`` positive definite bounds the
-    scaled matrix's largest eigenvalue by ``U`` (the sample's
-    Marchenko-Pastur edge, with a margin of ``_CERTIFIED_MARGIN``), and ``S -
-    c I`` its smallest from below by the ``c`` at which Weyl's bound is
-    ``threshold`` (all eigenvalues then spanned).  Where either fails, the
+    First, on NumPy and where the columns are ``_CERTIFIED_COLUMNS`` or more
+    elsewhere, by two Cholesky factorizations that prove it where the start
+    is nearly isotropic (:func:`_certified`); where they cannot, the
     eigenvalue problem decides, as in :func:`start_condition`: the answer is
     the same, its cost is not.  One thread, SkylakeX kernels, the call
     within a binary fit of 3,000 x 20, 4,000 x 50 and 20,000 x 100
-    (independent columns): 190, 377 and 1,169 us before, 143, 276 and 887
-    us now, of which the Gram product and its scaling are 101, 209 and 714;
-    the fits on the diagonal metric take 1.8, 3.7 and 14 ms.  On other
-    namespaces each call costs about 10 us (PyTorch CPU), and the
-    certificate's dozen calls more than the eigenvalue problem: they decide
-    by it alone."""
+    (independent columns): 190, 377 and 1,169 us with the eigenvalue problem
+    alone, 143, 276 and 887 us with the certificate first (when it came in),
+    of which the Gram product and its scaling are 101, 209 and 714;
+    the fits on the diagonal metric take 1.8, 3.7 and 14 ms.  Off NumPy the
+    certificate costs a dozen more calls (about 10 us each on PyTorch CPU)
+    and a read, and pays where the eigenvalue problem is large (PyTorch CPU,
+    one thread, ``eigvalsh`` against the two factorizations: 101 columns 296
+    against 107 us, 201 columns 1,222 against 462, 501 columns 11.6 against
+    3.5 ms)."""
+    xp = objective.xp
     parts = _scaled_start(objective)
     scaled, e2, total, usable, start = parts
-    if objective.xp is np and usable and _certified(scaled, 4 * total * start.penalty / e2, threshold, start):
-        return True
-    return _estimate(objective.xp, *parts, objective.device) <= threshold
+    columns = objective.n_features + objective.fit_intercept
+    if threshold >= 1 and (xp is np or columns >= _CERTIFIED_COLUMNS):
+        if xp is np:
+            certified = usable and _certified(xp, *parts, threshold, objective.device)
+        else:
+            (certified,) = to_host(xp, [_certified(xp, *parts, threshold, objective.device)])
+        if certified:
+            return True
+    return exact and _estimate(xp, *parts, objective.device) <= threshold
 
 
-def _certified(S, P, threshold, start):
-    """Whether two Cholesky factorizations prove Weyl's bound on the
-    condition number of the NumPy matrix ``S`` (scaled penalty ``P``), over
-    the sample's spread, at most ``threshold`` (see :func:`nearly_diagonal`);
-    False where they cannot."""
+def _certified(xp, S, e2, total, usable, start, threshold, device):
+    """Whether two Cholesky factorizations prove that Weyl's bound on the
+    condition number of the scaled start ``S`` (:func:`_scaled_start`'s
+    parts), over the sample's spread, is at most ``threshold`` (at least 1):
+    a 0-d boolean array of ``xp``, False where they cannot.
+
+    ``U I - S`` positive definite bounds the largest eigenvalue by ``U`` (the
+    sample's Marchenko-Pastur edge times the largest diagonal entry, with a
+    margin of ``_CERTIFIED_MARGIN``), and ``S - c I`` the smallest from
+    below by the ``c`` at which Weyl's bound is ``threshold``: all ``r``
+    eigenvalues spanned.  Or the penalty alone lifts every spanned
+    eigenvalue enough, however few are spanned (the spread is least for
+    one direction)."""
     r = S.shape[0]
+    P = (4 * total) * from_host(xp, start.penalty, S.dtype, device) / e2
+    P_min, P_max = xp.min(P), xp.max(P)
     # S is the correlation matrix scaled by its diagonal (below 1 by the
     # penalty's share).
-    U = _CERTIFIED_MARGIN * (1 + math.sqrt(r / start.m)) ** 2 * S.diagonal().max()
-    largest = U + P.max()
+    U = _CERTIFIED_MARGIN * (1 + math.sqrt(r / start.m)) ** 2 * xp.max(batch_diagonal(xp, S[None, ...]))
+    largest = U + P_max
     if start.apart:
-        largest = max(largest, 1.0)
-    bound = threshold * start.spread(r)
-    c = largest / bound - P.min()
-    # U I - S positive definite: S's largest eigenvalue is below U; S - c I:
-    # its smallest is above c, and all r are spanned.
-    shifts = [U]
-    if c > _NULL_FRACTION * U:
-        shifts.append(-c)
-    else:
-        # The penalty alone lifts every spanned eigenvalue enough, however
-        # few are spanned (the spread is least for one direction).
-        bound = threshold * start.spread(1)
-        if largest / bound > P.min():
-            return False
-    # The estimate is at least 1; with the intercept apart its eigenvalue 1
-    # is the smallest unless the columns' is below it.
-    if threshold < 1 or (start.apart and largest > bound):
-        return False
-    for shift in shifts:
-        M = -S if shift > 0 else S.copy()
-        M.flat[:: r + 1] += shift
-        if _potrf(M, lower=1, clean=0, overwrite_a=1)[1]:
-            return False
-    return True
+        # The intercept's scaled eigenvalue is 1, beside the columns' block.
+        largest = xp.maximum(largest, xp.ones_like(largest))
+    bound, bound_one = threshold * start.spread(r), threshold * start.spread(1)
+    c = largest / bound - P_min
+    identity = eye(xp, r, S.dtype, device)
+    definite = positive_definite(xp, xp.stack([U * identity - S, S - c * identity]))
+    spanned = (c > _NULL_FRACTION * U) & definite[1]
+    lifted = largest <= bound_one * P_min
+    if start.apart:
+        # Its eigenvalue 1 is the smallest unless the columns' is below it.
+        spanned = spanned & (largest <= bound)
+        lifted = lifted & (largest <= bound_one)
+    return usable & definite[0] & (spanned | lifted)
 
 
 class _Start:
@@ -567,7 +578,11 @@ def _condition_gram(objective, rows, centre, ones):
     # Equal weights (no sample or class weights): one scaling of G, not of
     # every row.
     equal = weights.min() == weights.max()
-    for block in row_chunks(len(rows), len(rows) * columns, 8, _STREAM_BYTES):
+    # Blocks of at least as many rows as columns: a product of fewer is far
+    # from the BLAS's speed (30,000 x 200, 1,608 rows, within the fit: 40
+    # blocks took 3.2 ms, 8 blocks 2.5).
+    chunk = max(_STREAM_BYTES, 8 * columns * columns)
+    for block in row_chunks(len(rows), len(rows) * columns, 8, chunk):
         A = _design(objective, rows[block], centre, ones)
         if not equal:
             A *= np.sqrt(weights[block])[:, None]

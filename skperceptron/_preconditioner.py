@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ._backend import from_host, is_sparse, ones, to_host, to_numpy, vdot
-from ._hessian import HessianMetric, condition_sample_size, nearly_diagonal
+from ._hessian import _CERTIFIED_COLUMNS, HessianMetric, condition_sample_size, nearly_diagonal
 from ._prox_newton import _WORKING_SET_FEATURES, ProximalNewtonMetric
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
@@ -71,7 +71,11 @@ _DIAGONAL_CONDITION_UNITS = 1.1
 # The estimate runs where it costs at most this many products with X (see
 # _affordable_check): 15,000 x 200 (ill-scaled benchmark set), 4.5 ms of a
 # 40 ms fit that the Hessian wins by far, is left out; 100,000 x 200, 60,000
-# x 200, 4,000 x 50 and 3,000 x 20 are checked.
+# x 200, 4,000 x 50 and 3,000 x 20 are checked.  Where only the Gram product
+# and the two Cholesky factorizations of its certificate fit in this budget,
+# they alone run, and can only take the diagonal: independent columns, one
+# thread, auto against a forced diagonal from 1.63-1.75 (the Hessian, unasked)
+# to 1.13-1.20 on 2,000 x 50, 8,000 x 100, 10,000 x 100 and 30,000 x 200.
 _CHECK_PRODUCTS = 16
 # With several outputs the estimate runs only where a product with X, n (p +
 # 1) K, has at least this many entries: below, its fixed cost (0.15-0.2 ms)
@@ -151,8 +155,8 @@ def make(
         preconditioner == "auto"
         and not l1
         and accelerated
-        and _affordable_check(objective)
-        and _nearly_diagonal(objective, threshold)
+        and (check := _affordable_check(objective))
+        and _nearly_diagonal(objective, threshold, exact=check == "estimate")
     ):
         all_rows = preconditioner == "hessian"
         if l1:
@@ -184,22 +188,32 @@ def make(
     return kind, step, DiagonalMetric(inv_W, inv_c)
 
 
-def _nearly_diagonal(objective, threshold):
+def _nearly_diagonal(objective, threshold, exact=True):
     with objective.setup_threads():
-        return nearly_diagonal(objective, threshold)
+        return nearly_diagonal(objective, threshold, exact=exact)
 
 
 def _affordable_check(objective):
-    """Whether :func:`start_condition` is worth its cost: its Gram product on
-    ``m`` rows and its eigenvalue problem (``m q^2 + 10 q^3`` flops, the
-    latter as measured: 1.2 ms for q = 201, one thread) at most
-    ``_CHECK_PRODUCTS`` products with X (``n q`` each), and with several
-    outputs a product of at least ``_CHECK_MIN_UNITS_PRODUCT`` entries."""
+    """Which test of the start is worth its cost, at most ``_CHECK_PRODUCTS``
+    products with X (``n q`` flops each): "estimate", :func:`start_condition`
+    (its Gram product on ``m`` rows and its eigenvalue problem, ``m q^2 + 10
+    q^3`` flops, the latter as measured: 1.2 ms for q = 201, one thread);
+    else "certificate", the Gram product and two Cholesky factorizations
+    alone (``(m + q) q^2``, see :func:`~._hessian.nearly_diagonal`; off
+    NumPy from ``_CERTIFIED_COLUMNS`` columns), which can only prove the
+    start nearly diagonal; else None.  With several outputs, only where a
+    product has at least ``_CHECK_MIN_UNITS_PRODUCT`` entries."""
     q = objective.n_features + objective.fit_intercept
     n = objective.n_samples
     if objective.n_outputs > 1 and n * q * objective.n_outputs < _CHECK_MIN_UNITS_PRODUCT:
-        return False
-    return (condition_sample_size(n, q) + 10 * q) * q <= _CHECK_PRODUCTS * n
+        return None
+    m = condition_sample_size(n, q)
+    if (m + 10 * q) * q <= _CHECK_PRODUCTS * n:
+        return "estimate"
+    certificate = _on_host(objective) or q >= _CERTIFIED_COLUMNS
+    if certificate and (m + q) * q <= _CHECK_PRODUCTS * n:
+        return "certificate"
+    return None
 
 
 def _on_host(objective):

@@ -462,9 +462,9 @@ def test_several_outputs_estimate_only_past_a_product_size(
     calls = []
     estimate = preconditioner_module._nearly_diagonal
 
-    def counted(objective, threshold):
+    def counted(objective, threshold, exact):
         calls.append(objective.n_outputs)
-        return estimate(objective, threshold)
+        return estimate(objective, threshold, exact)
 
     monkeypatch.setattr(preconditioner_module, "_nearly_diagonal", counted)
     X, _ = _independent_columns(n_samples, n_features, 0.0)
@@ -472,6 +472,30 @@ def test_several_outputs_estimate_only_past_a_product_size(
     clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
     assert calls == ([3] if checked else [])
     assert clf.preconditioner_ == expected
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_features, check",
+    [(3000, 20, "estimate"), (2000, 50, "certificate"), (10000, 100, "certificate"), (600, 80, None)],
+)
+def test_only_the_certificate_where_the_estimate_costs_too_much(
+    monkeypatch, n_samples, n_features, check
+):
+    """Where the eigenvalue problem would cost more than the budget of
+    products but the Gram product and two Cholesky factorizations do not,
+    the certificate alone runs: independent columns take the diagonal,
+    columns sharing factors the Hessian, the eigenvalue problem unasked."""
+    X, y = _independent_columns(n_samples, n_features, 0.0)
+    obj = objective_for(X, y[:, None].astype(float), np.ones(len(y)), l2=1e-4)
+    assert preconditioner_module._affordable_check(obj) == check
+    if check != "certificate":
+        return
+    monkeypatch.setattr(hessian_module, "_estimate", None)
+    clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
+    assert clf.preconditioner_ == "diagonal"
+    X, y = _independent_columns(n_samples, n_features, 0.4)
+    clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
+    assert clf.preconditioner_ == "hessian"
 
 
 def _spanned_condition(X, sw, l2):
@@ -585,6 +609,37 @@ def test_nearly_diagonal_answers_as_the_estimate(monkeypatch, fit_intercept, wei
     assert nearly_diagonal(obj, 2.5)
 
 
+@pytest.mark.parametrize("name", ["array_api_strict", "torch"])
+def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
+    """Off NumPy the start's estimate equals NumPy's, and past
+    ``_CERTIFIED_COLUMNS`` columns the certificate, evaluated on the device
+    and read once, answers where it can, as the eigenvalue problem would."""
+    xp, to_xp = _namespace(name)
+    answered = {"certificate": 0, "eigenvalues": 0}
+    estimate = hessian_module._estimate
+
+    def counted(*args):
+        answered["eigenvalues"] += 1
+        return estimate(*args)
+
+    monkeypatch.setattr(hessian_module, "_estimate", counted)
+    p = hessian_module._CERTIFIED_COLUMNS
+    for mixing in [0.0, 0.1, 0.3]:
+        X, y = _independent_columns(3000, p, mixing)
+        Y, sw = y[:, None].astype(float), np.ones(len(y))
+        on_numpy = objective_for(X, Y, sw, l2=1e-4)
+        on_device = BCEObjective(
+            to_xp(X), to_xp(Y), to_xp(sw / sw.sum()), l2=1e-4, fit_intercept=True, center=True
+        )
+        value = start_condition(on_numpy)
+        assert start_condition(on_device) == pytest.approx(value, rel=1e-9)
+        for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
+            before = answered["eigenvalues"]
+            assert nearly_diagonal(on_device, threshold) == (value <= threshold), (mixing, threshold)
+            answered["certificate"] += answered["eigenvalues"] == before
+    assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
+
+
 def test_certificate_never_answers_yes_where_the_estimate_says_no():
     """Random scaled matrices around the threshold: every yes of the two
     Cholesky factorizations is a yes of the eigenvalue problem, and they say
@@ -597,14 +652,15 @@ def test_certificate_never_answers_yes_where_the_estimate_says_no():
         G = A.T @ A
         S = G / np.sqrt(np.outer(np.diag(G), np.diag(G)))
         P = rng.uniform(0, 1e-2, r)
-        start = hessian_module._Start(np.zeros(r), bool(trial % 2), m, n)
+        # P = 4 total penalty / e2 with total 1/4 and e2 ones.
+        start = hessian_module._Start(P, bool(trial % 2), m, n)
         values = np.linalg.eigvalsh(S)
         largest, smallest = values[-1] + P.max(), values[0] + P.min()
         if start.apart:
             largest, smallest = max(largest, 1.0), min(smallest, 1.0)
         value = max(1.0, largest / smallest / start.spread(r))
         for threshold in (1.1, 2.5):
-            yes = hessian_module._certified(S, P, threshold, start)
+            yes = hessian_module._certified(np, S, np.ones(r), 0.25, True, start, threshold, "cpu")
             certified += yes
             assert not yes or value <= threshold, (trial, value, threshold)
             agreed += yes or value > 0.7 * threshold
