@@ -76,6 +76,8 @@ _DIAGONAL_CONDITION_UNITS = 1.1
 # they alone run, and can only take the diagonal: independent columns, one
 # thread, auto against a forced diagonal from 1.63-1.75 (the Hessian, unasked)
 # to 1.13-1.20 on 2,000 x 50, 8,000 x 100, 10,000 x 100 and 30,000 x 200.
+# Data that keep the Hessian pay for it there: columns sharing factors, the
+# same sizes, 4.3 -> 5.0 ms, 14.0 -> 15.0, 14.2 -> 15.2 and 61 -> 63 ms.
 _CHECK_PRODUCTS = 16
 # With several outputs the estimate runs only where a product with X, n (p +
 # 1) K, has at least this many entries: below, its fixed cost (0.15-0.2 ms)
