@@ -286,10 +286,11 @@ def eps(xp, dtype):
     return float(xp.finfo(dtype).eps)
 
 
-def positive_definite(xp, M):
+def positive_definite(xp, M, overwrite=False):
     """Whether each of the stacked symmetric ``M`` (K, q, q) is positive
     definite: a (K,) boolean array of ``xp``, on M's device and with no read
-    to the host.  NumPy by LAPACK's ``potrf`` on each; PyTorch by
+    to the host (``overwrite``: M may be overwritten, on NumPy it is).
+    NumPy by LAPACK's ``potrf`` on each; PyTorch by
     ``cholesky_ex`` (its ``linalg.cholesky`` synchronizes a CUDA device with
     the host to check for errors); others by ``linalg.cholesky``, a batch
     that raises counting as not positive definite, as does a non-finite
@@ -297,7 +298,8 @@ def positive_definite(xp, M):
     if xp is np:
         # Each m is symmetric: its transpose is the Fortran-ordered view
         # LAPACK factors in place.
-        return np.array([not _potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M.copy()])
+        M = M if overwrite else M.copy()
+        return np.array([not _potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M])
     K, q = M.shape[0], M.shape[1]
     if array_api_compat.is_torch_namespace(xp):
         import torch

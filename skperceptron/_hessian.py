@@ -452,21 +452,18 @@ def nearly_diagonal(objective, threshold, exact=True):
     parts = _scaled_start(objective)
     scaled, e2, total, usable, start = parts
     columns = objective.n_features + objective.fit_intercept
-    if threshold >= 1 and (xp is np or columns >= _CERTIFIED_COLUMNS):
-        if xp is np:
-            certified = usable and _certified(xp, *parts, threshold, objective.device)
-        else:
-            (certified,) = to_host(xp, [_certified(xp, *parts, threshold, objective.device)])
-        if certified:
-            return True
+    certify = threshold >= 1 and (xp is np or columns >= _CERTIFIED_COLUMNS)
+    if certify and _certified(xp, *parts, threshold, objective.device):
+        return True
     return exact and _estimate(xp, *parts, objective.device) <= threshold
 
 
 def _certified(xp, S, e2, total, usable, start, threshold, device):
     """Whether two Cholesky factorizations prove that Weyl's bound on the
     condition number of the scaled start ``S`` (:func:`_scaled_start`'s
-    parts), over the sample's spread, is at most ``threshold`` (at least 1):
-    a 0-d boolean array of ``xp``, False where they cannot.
+    parts), over the sample's spread, is at most ``threshold`` (at least 1);
+    False where they cannot.  Off NumPy, two reads: three numbers, then the
+    answer.
 
     ``U I - S`` positive definite bounds the largest eigenvalue by ``U`` (the
     sample's Marchenko-Pastur edge times the largest diagonal entry, with a
@@ -474,28 +471,37 @@ def _certified(xp, S, e2, total, usable, start, threshold, device):
     below by the ``c`` at which Weyl's bound is ``threshold``: all ``r``
     eigenvalues spanned.  Or the penalty alone lifts every spanned
     eigenvalue enough, however few are spanned (the spread is least for
-    one direction)."""
+    one direction): then the first suffices."""
     r = S.shape[0]
     P = (4 * total) * from_host(xp, start.penalty, S.dtype, device) / e2
-    P_min, P_max = xp.min(P), xp.max(P)
+    top = xp.max(batch_diagonal(xp, S[None, ...]))
+    values = to_host(xp, [xp.min(P), xp.max(P), top, astype(xp, usable, S.dtype)])
+    P_min, P_max, top, usable = (float(v) for v in values)
+    if not usable:
+        return False
     # S is the correlation matrix scaled by its diagonal (below 1 by the
     # penalty's share).
-    U = _CERTIFIED_MARGIN * (1 + math.sqrt(r / start.m)) ** 2 * xp.max(batch_diagonal(xp, S[None, ...]))
+    U = _CERTIFIED_MARGIN * (1 + math.sqrt(r / start.m)) ** 2 * top
     largest = U + P_max
     if start.apart:
-        # The intercept's scaled eigenvalue is 1, beside the columns' block.
-        largest = xp.maximum(largest, xp.ones_like(largest))
-    bound, bound_one = threshold * start.spread(r), threshold * start.spread(1)
+        # The intercept's scaled eigenvalue 1, beside the columns' block, is
+        # the smallest unless the columns' is below it.
+        largest = max(largest, 1.0)
+    bound = threshold * start.spread(r)
     c = largest / bound - P_min
+    shifts = [U]
+    if c > _NULL_FRACTION * U:
+        shifts.append(-c)
+    else:
+        bound = threshold * start.spread(1)
+        if largest > bound * P_min:
+            return False
+    if start.apart and largest > bound:
+        return False
     identity = eye(xp, r, S.dtype, device)
-    definite = positive_definite(xp, xp.stack([U * identity - S, S - c * identity]))
-    spanned = (c > _NULL_FRACTION * U) & definite[1]
-    lifted = largest <= bound_one * P_min
-    if start.apart:
-        # Its eigenvalue 1 is the smallest unless the columns' is below it.
-        spanned = spanned & (largest <= bound)
-        lifted = lifted & (largest <= bound_one)
-    return usable & definite[0] & (spanned | lifted)
+    M = xp.stack([shift * identity + (-S if shift > 0 else S) for shift in shifts])
+    (definite,) = to_host(xp, [xp.all(positive_definite(xp, M, overwrite=True))])
+    return bool(definite)
 
 
 class _Start:

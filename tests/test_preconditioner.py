@@ -660,7 +660,7 @@ def test_certificate_never_answers_yes_where_the_estimate_says_no():
             largest, smallest = max(largest, 1.0), min(smallest, 1.0)
         value = max(1.0, largest / smallest / start.spread(r))
         for threshold in (1.1, 2.5):
-            yes = hessian_module._certified(np, S, np.ones(r), 0.25, True, start, threshold, "cpu")
+            yes = hessian_module._certified(np, S, np.ones(r), 0.25, np.True_, start, threshold, "cpu")
             certified += yes
             assert not yes or value <= threshold, (trial, value, threshold)
             agreed += yes or value > 0.7 * threshold
