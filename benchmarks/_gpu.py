@@ -349,7 +349,8 @@ def _auto_against_diagonal(torch, device, args, n_samples, n_features, start):
     a fit raised."""
     from skperceptron import BCEPerceptronClassifier
 
-    cases = [(n_samples, n_features, 2), (max(1000, n_samples // 3), max(10, n_features * 3 // 5), 10)]
+    multiclass = (max(1000, n_samples // 3), max(10, n_features * 3 // 5), 10)
+    cases = [(n_samples, n_features, 2), multiclass]
     lines, failed = [], False
     for n, p, n_classes in cases:
         if time.perf_counter() - start > args.budget:
@@ -375,7 +376,8 @@ def _auto_against_diagonal(torch, device, args, n_samples, n_features, start):
             lines.append(
                 f"| {n} x {p}, {n_classes} classes | {1e3 * best['auto']:.1f} "
                 f"({chosen['auto'][0]}, {chosen['auto'][1]} it) | {1e3 * best['diagonal']:.1f} "
-                f"({chosen['diagonal'][1]} it) | {ratio:.2f} | {'met' if ratio <= 1.1 else 'MISSED'} |"
+                f"({chosen['diagonal'][1]} it) | {ratio:.2f} | "
+                f"{'met' if ratio <= 1.1 else 'MISSED'} |"
             )
         except Exception:  # noqa: BLE001 - report and go on
             failed = True

@@ -8,8 +8,8 @@ of the rows of positive weight only, where the weights are on the host),
 refactored where its curvature weights moved, and inverted with its
 smallest eigenvalues floored (on NumPy by a Cholesky factorization where the
 floor is provably inactive, else an eigendecomposition; on other libraries
-by a Cholesky factorization with the floor as a shift).  It undoes correlated, redundant and badly scaled
-columns together, which a diagonal cannot.
+by a Cholesky factorization with the floor as a shift).  It undoes
+correlated, redundant and badly scaled columns together, which a diagonal cannot.
 """
 
 import math
@@ -563,8 +563,8 @@ def _scaled_start(objective):
 def _condition_gram(objective, rows, centre, ones):
     """``(A' diag(w) A, sum(w))`` for the rows ``rows`` of ``A = [X - centre]``,
     with a ones column if ``ones``, and their weights ``w``: in the objective's
-    namespace, and on NumPy formed ``_STREAM_BYTES`` of ``A`` at a time, never
-    whole.
+    namespace, and on NumPy formed ``_STREAM_BYTES`` of ``A`` at a time (or
+    as many rows as columns, if more), never whole.
 
     A fit's transient memory counts beyond its own time: where it exceeds
     the free space of the process's heap, the heap grows, and glibc gives
@@ -677,7 +677,7 @@ def _shifted_inverses(M, xp):
     ``delta / lambda_min`` (1e-10 on 8 q rows of 101 independent columns).
     The eigendecomposition it replaces is the GPU's slow call (4
     ``linalg.eigh`` took 41% of a 1,000,000 x 500 float32 fit's device time
-    on an H100); on PyTorch CPU, one thread, a factorization and triangular
+    on an H200, issue 14); on PyTorch CPU, one thread, a factorization and triangular
     solve against ``eigh`` and its product: (1, 51, 51) 35 against 194 us,
     (3, 101, 101) 404 against 2,072, (10, 65, 65) 442 against 2,793.  A
     matrix with a non-finite entry, or whose factorization fails, gets the

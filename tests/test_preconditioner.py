@@ -476,7 +476,12 @@ def test_several_outputs_estimate_only_past_a_product_size(
 
 @pytest.mark.parametrize(
     "n_samples, n_features, check",
-    [(3000, 20, "estimate"), (2000, 50, "certificate"), (10000, 100, "certificate"), (600, 80, None)],
+    [
+        (3000, 20, "estimate"),
+        (2000, 50, "certificate"),
+        (10000, 100, "certificate"),
+        (600, 80, None),
+    ],
 )
 def test_only_the_certificate_where_the_estimate_costs_too_much(
     monkeypatch, n_samples, n_features, check
@@ -635,7 +640,8 @@ def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
         assert start_condition(on_device) == pytest.approx(value, rel=1e-9)
         for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
             before = answered["eigenvalues"]
-            assert nearly_diagonal(on_device, threshold) == (value <= threshold), (mixing, threshold)
+            expected = value <= threshold
+            assert nearly_diagonal(on_device, threshold) == expected, (mixing, threshold)
             answered["certificate"] += answered["eigenvalues"] == before
     assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
 
@@ -648,7 +654,8 @@ def test_certificate_never_answers_yes_where_the_estimate_says_no():
     certified = agreed = 0
     for trial in range(300):
         r, m, n = 20, 168, int(rng.integers(168, 20_000))
-        A = rng.standard_normal((m, r)) @ (np.eye(r) + rng.uniform(0, 0.3) * rng.standard_normal((r, r)) / np.sqrt(r))
+        mixing = rng.uniform(0, 0.3) * rng.standard_normal((r, r)) / np.sqrt(r)
+        A = rng.standard_normal((m, r)) @ (np.eye(r) + mixing)
         G = A.T @ A
         S = G / np.sqrt(np.outer(np.diag(G), np.diag(G)))
         P = rng.uniform(0, 1e-2, r)
@@ -660,7 +667,9 @@ def test_certificate_never_answers_yes_where_the_estimate_says_no():
             largest, smallest = max(largest, 1.0), min(smallest, 1.0)
         value = max(1.0, largest / smallest / start.spread(r))
         for threshold in (1.1, 2.5):
-            yes = hessian_module._certified(np, S, np.ones(r), 0.25, np.True_, start, threshold, "cpu")
+            yes = hessian_module._certified(
+                np, S, np.ones(r), 0.25, np.True_, start, threshold, "cpu"
+            )
             certified += yes
             assert not yes or value <= threshold, (trial, value, threshold)
             agreed += yes or value > 0.7 * threshold
