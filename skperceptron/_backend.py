@@ -290,57 +290,57 @@ def positive_definite(xp, M, overwrite=False):
     """Whether each of the stacked symmetric ``M`` (K, q, q) is positive
     definite: a (K,) boolean array of ``xp``, on M's device and with no read
     to the host (``overwrite``: M may be overwritten, on NumPy it is).
-    NumPy by LAPACK's ``potrf`` on each; PyTorch by
-    ``cholesky_ex`` (its ``linalg.cholesky`` synchronizes a CUDA device with
-    the host to check for errors); others by ``linalg.cholesky``, a batch
-    that raises counting as not positive definite, as does a non-finite
-    factor."""
+    NumPy by LAPACK's ``potrf`` on each; elsewhere :func:`_cholesky`."""
     if xp is np:
         # Each m is symmetric: its transpose is the Fortran-ordered view
         # LAPACK factors in place.
         M = M if overwrite else M.copy()
         return np.array([not _potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M])
-    K, q = M.shape[0], M.shape[1]
-    if array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        return torch.linalg.cholesky_ex(M)[1] == 0
-    try:
-        L = xp.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        return xp.zeros(K, dtype=xp.bool, **_on(device_of(M)))
-    return xp.all(xp.reshape(xp.isfinite(L), (K, q * q)), axis=1)
+    return _cholesky(xp, M)[1]
 
 
 def inverse_cholesky_factors(xp, C):
     """``(L^-1, ok)``: the inverses of the Cholesky factors ``L`` of the
     stacked symmetric ``C`` (K, q, q) and, per matrix, whether ``C`` is
     positive definite (a (K,) boolean array; where it is not, ``L^-1`` is
-    undefined), on C's device and with no read to the host.
-
-    PyTorch by ``cholesky_ex`` and ``solve_triangular``: its
-    ``linalg.cholesky`` and ``linalg.inv`` each synchronize a CUDA device
-    with the host to check for errors.  Other namespaces by their
-    ``linalg.cholesky`` and ``linalg.inv``; a batch whose factorization
-    raises (NumPy-backed namespaces) is not positive definite."""
+    undefined), on C's device and with no read to the host: PyTorch by
+    ``solve_triangular`` (its ``linalg.inv`` synchronizes a CUDA device with
+    the host to check for errors), others by ``linalg.inv``."""
     K, q = C.shape[0], C.shape[1]
+    L, ok = _cholesky(xp, C)
     identity = xp.eye(q, dtype=C.dtype, **_on(device_of(C)))
     if array_api_compat.is_torch_namespace(xp):
         import torch
 
-        L, info = torch.linalg.cholesky_ex(C)
         L_inv = torch.linalg.solve_triangular(L, identity.expand(K, q, q), upper=False)
-        ok = info == 0
     else:
-        try:
-            L_inv = xp.linalg.inv(xp.linalg.cholesky(C))
-        except np.linalg.LinAlgError:
-            return xp.zeros_like(C), xp.zeros(K, dtype=xp.bool, **_on(device_of(C)))
-        ok = xp.ones(K, dtype=xp.bool, **_on(device_of(C)))
+        L_inv = xp.linalg.inv(L)
     return L_inv, ok & xp.all(xp.reshape(xp.isfinite(L_inv), (K, q * q)), axis=1)
 
 
-# -- the logistic function ---------------------------------------------------
+def _cholesky(xp, M):
+    """``(L, ok)``: the Cholesky factors of the stacked symmetric ``M`` (K,
+    q, q) of a namespace other than NumPy and, per matrix, whether it is
+    positive definite (a (K,) boolean array; where not, ``L`` is undefined
+    but finite-checked), with no read to the host.  PyTorch by
+    ``cholesky_ex`` (its ``linalg.cholesky`` synchronizes a CUDA device with
+    the host to check for errors); others by ``linalg.cholesky``, a batch
+    that raises counting as not positive definite (identity factors), as
+    does a non-finite factor."""
+    K, q = M.shape[0], M.shape[1]
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        L, info = torch.linalg.cholesky_ex(M)
+        return L, info == 0
+    try:
+        L = xp.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        identity = xp.eye(q, dtype=M.dtype, **_on(device_of(M)))
+        return xp.zeros_like(M) + identity, xp.zeros(K, dtype=xp.bool, **_on(device_of(M)))
+    return L, xp.all(xp.reshape(xp.isfinite(L), (K, q * q)), axis=1)
+
+
 def _native_special(xp):
     """Whether ``scipy.special`` hands this namespace to its own kernels.
 

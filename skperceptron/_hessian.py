@@ -578,7 +578,7 @@ def _condition_gram(objective, rows, centre, ones):
     weights = objective.sample_rows(objective.sw, rows)
     if xp is not np:
         A = _design(objective, rows, centre, ones)
-        return (A * weights[:, None]).T @ A, xp.sum(weights)
+        return _add_gram(xp, 0.0, A, xp.reshape(weights, (-1, 1))), xp.sum(weights)
     columns = objective.n_features + ones
     G = np.zeros((columns, columns))
     # Equal weights (no sample or class weights): one scaling of G, not of
@@ -682,6 +682,23 @@ def _shifted_inverses(M, xp):
     (3, 101, 101) 404 against 2,072, (10, 65, 65) 442 against 2,793.  A
     matrix with a non-finite entry, or whose factorization fails, gets the
     inverse of its diagonal, as there."""
+    identity, scale, finite, live = _unit_diagonal(M, xp)
+    shift = max(_EIGENVALUE_FLOOR, 64 * eps(xp, M.dtype)) * M.shape[1]
+    C = xp.where(finite[:, None, None], M / scale, identity) + shift * identity
+    L_inv, ok = inverse_cholesky_factors(xp, C)
+    # A coordinate without curvature has a shifted inverse of 1 / delta:
+    # ``live`` keeps it out of the step.
+    inverse = _metric(xp, batch_transpose(xp, L_inv) @ L_inv, live, scale)
+    return xp.where((finite & ok)[:, None, None], inverse, identity / scale)
+
+
+def _unit_diagonal(M, xp):
+    """``(identity, scale, finite, live)`` for the stacked ``M`` (K, q, q):
+    ``M / scale`` has a unit diagonal (``scale = d d'``, ``d = sqrt(diag M)``,
+    1 where that is not positive), ``finite`` (K,) says which blocks are,
+    and ``live`` (K, q, q) is 0 on the rows and columns of coordinates
+    without curvature (a zero column, unpenalized: no gradient either, so
+    they stay out of the step)."""
     K, q = M.shape[0], M.shape[1]
     identity = eye(xp, q, M.dtype, device_of(M))[None, :, :]
     diagonal = batch_diagonal(xp, M)  # (K, q)
@@ -690,18 +707,14 @@ def _shifted_inverses(M, xp):
     d = xp.where(positive, xp.sqrt(xp.where(positive, diagonal, ones)), ones)
     scale = d[:, :, None] * d[:, None, :]
     finite = xp.all(xp.reshape(xp.isfinite(M), (K, q * q)), axis=1)
-    shift = max(_EIGENVALUE_FLOOR, 64 * eps(xp, M.dtype)) * q
-    C = xp.where(finite[:, None, None], M / scale, identity) + shift * identity
-    L_inv, ok = inverse_cholesky_factors(xp, C)
-    inverse = batch_transpose(xp, L_inv) @ L_inv
-    # A coordinate without curvature (a zero column, unpenalized) has no
-    # gradient either: it stays out of the step (its shifted inverse is 1 /
-    # delta).
     live = astype(xp, positive, M.dtype)
-    live = live[:, :, None] * live[:, None, :]
-    # A metric must be symmetric; the product's rounding is not, quite.
-    inverse = 0.5 * (inverse + batch_transpose(xp, inverse)) * live / scale
-    return xp.where((finite & ok)[:, None, None], inverse, identity / scale)
+    return identity, scale, finite, live[:, :, None] * live[:, None, :]
+
+
+def _metric(xp, inverse, live, scale):
+    """The inverse of the unit-diagonal blocks back to M's scale, its dead
+    coordinates out and symmetric (the product's rounding is not, quite)."""
+    return 0.5 * (inverse + batch_transpose(xp, inverse)) * live / scale
 
 
 def _floored_inverses(M, xp):
@@ -717,25 +730,15 @@ def _floored_inverses(M, xp):
     the direction.  A matrix with a non-finite entry gets the inverse of its
     diagonal (it is decomposed as the identity, and the choice made on the
     device)."""
-    K, q = M.shape[0], M.shape[1]
-    identity = eye(xp, q, M.dtype, device_of(M))[None, :, :]
-    diagonal = batch_diagonal(xp, M)  # (K, q)
-    ones = xp.ones_like(diagonal)
-    positive = diagonal > 0
-    d = xp.where(positive, xp.sqrt(xp.where(positive, diagonal, ones)), ones)
-    scale = d[:, :, None] * d[:, None, :]
-    finite = xp.all(xp.reshape(xp.isfinite(M), (K, q * q)), axis=1)[:, None, None]
+    identity, scale, finite, live = _unit_diagonal(M, xp)
+    finite = finite[:, None, None]
     values, vectors = xp.linalg.eigh(xp.where(finite, M / scale, identity))
     values = xp.maximum(values, _EIGENVALUE_FLOOR * xp.max(values, axis=1, keepdims=True))
     inverse = (vectors / values[:, None, :]) @ batch_transpose(xp, vectors)
-    # A coordinate without curvature (a zero column, unpenalized) has no
-    # gradient either: it stays out of the step, which the floor's null
-    # space, where eigh mixes it with other singular directions, cannot tell.
-    live = astype(xp, positive, M.dtype)
-    live = live[:, :, None] * live[:, None, :]
-    # A metric must be symmetric; the product's rounding is not, quite.
-    inverse = 0.5 * (inverse + batch_transpose(xp, inverse)) * live / scale
-    return xp.where(finite, inverse, identity / scale)
+    # ``live`` keeps a coordinate without curvature out of the step, which
+    # the floor's null space, where eigh mixes it with other singular
+    # directions, cannot tell.
+    return xp.where(finite, _metric(xp, inverse, live, scale), identity / scale)
 
 
 def _design(objective, rows, centre, ones=None):

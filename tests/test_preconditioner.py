@@ -580,6 +580,27 @@ def test_start_condition_removes_the_spread_of_a_row_sample(stream_bytes):
     assert start_condition(obj) < 1.3
 
 
+def _tallied_nearly_diagonal(monkeypatch):
+    """``(ask, answered)``: ``nearly_diagonal`` and the tally of its answers
+    given by the certificate alone and by the eigenvalue problem."""
+    answered = {"certificate": 0, "eigenvalues": 0}
+    estimate = hessian_module._estimate
+
+    def counted(*args):
+        answered["eigenvalues"] += 1
+        return estimate(*args)
+
+    monkeypatch.setattr(hessian_module, "_estimate", counted)
+
+    def ask(objective, threshold):
+        before = answered["eigenvalues"]
+        answer = nearly_diagonal(objective, threshold)
+        answered["certificate"] += answered["eigenvalues"] == before
+        return answer
+
+    return ask, answered
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weights", ["equal", "uniform(0.5, 2)"])
 @pytest.mark.parametrize("l2", [1e-4, 1.0])
@@ -591,14 +612,7 @@ def test_nearly_diagonal_answers_as_the_estimate(monkeypatch, fit_intercept, wei
     lies on either side of a threshold.  The certificate is what answers
     where it can: with the eigenvalue problem forbidden, the isotropic start
     is still found nearly diagonal."""
-    answered = {"certificate": 0, "eigenvalues": 0}
-    estimate = hessian_module._estimate
-
-    def counted(*args):
-        answered["eigenvalues"] += 1
-        return estimate(*args)
-
-    monkeypatch.setattr(hessian_module, "_estimate", counted)
+    ask, answered = _tallied_nearly_diagonal(monkeypatch)
     for mixing in [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]:
         X, y = _independent_columns(6000, 20, mixing)
         rng = np.random.default_rng(2)
@@ -606,9 +620,7 @@ def test_nearly_diagonal_answers_as_the_estimate(monkeypatch, fit_intercept, wei
         obj = objective_for(X, y[:, None].astype(float), sw, l2=l2, fit_intercept=fit_intercept)
         value = start_condition(obj)
         for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
-            before = answered["eigenvalues"]
-            assert nearly_diagonal(obj, threshold) == (value <= threshold), (mixing, threshold)
-            answered["certificate"] += answered["eigenvalues"] == before
+            assert ask(obj, threshold) == (value <= threshold), (mixing, threshold)
     assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
     monkeypatch.setattr(hessian_module, "_estimate", None)
     X, y = _independent_columns(6000, 20, 0.0)
@@ -622,14 +634,7 @@ def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
     ``_CERTIFIED_COLUMNS`` columns the certificate, evaluated on the device
     and read once, answers where it can, as the eigenvalue problem would."""
     xp, to_xp = _namespace(name)
-    answered = {"certificate": 0, "eigenvalues": 0}
-    estimate = hessian_module._estimate
-
-    def counted(*args):
-        answered["eigenvalues"] += 1
-        return estimate(*args)
-
-    monkeypatch.setattr(hessian_module, "_estimate", counted)
+    ask, answered = _tallied_nearly_diagonal(monkeypatch)
     p = hessian_module._CERTIFIED_COLUMNS
     for mixing in [0.0, 0.1, 0.3]:
         X, y = _independent_columns(3000, p, mixing)
@@ -641,10 +646,7 @@ def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
         value = start_condition(on_numpy)
         assert start_condition(on_device) == pytest.approx(value, rel=1e-9)
         for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
-            before = answered["eigenvalues"]
-            expected = value <= threshold
-            assert nearly_diagonal(on_device, threshold) == expected, (mixing, threshold)
-            answered["certificate"] += answered["eigenvalues"] == before
+            assert ask(on_device, threshold) == (value <= threshold), (mixing, threshold)
     assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
 
 
