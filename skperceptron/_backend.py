@@ -24,6 +24,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import spotrf as _spotrf
 from scipy.special import expit as _scipy_expit
 from scipy.special import log_expit as _scipy_log_expit
 from sklearn.utils.sparsefuncs import mean_variance_axis
@@ -295,7 +296,8 @@ def positive_definite(xp, M, overwrite=False):
         # Each m is symmetric: its transpose is the Fortran-ordered view
         # LAPACK factors in place.
         M = M if overwrite else M.copy()
-        return np.array([not _potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M])
+        potrf = _spotrf if M.dtype == np.float32 else _potrf
+        return np.array([not potrf(m.T, lower=1, clean=0, overwrite_a=1)[1] for m in M])
     return _cholesky(xp, M)[1]
 
 

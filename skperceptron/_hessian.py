@@ -70,6 +70,19 @@ _EIGENVALUE_FLOOR = 1e-12
 _NULL_FRACTION = 1e-10
 # start_condition's Gram product: this many rows per column of [X, 1].
 _CONDITION_ROWS_PER_COLUMN = 8
+# nearly_diagonal's certificate alone (where the eigenvalue problem is not
+# affordable, see _preconditioner._affordable_check) takes this many rows
+# per column, its Gram product in float32, and proves this share of the
+# threshold: on correlated starts its fewer rows leave Weyl's bound over the
+# spread as low as 0.64 times start_condition's estimate (groups of 5
+# columns sharing a factor, 1,500 x 50 to 30,000 x 200), isotropic ones at
+# 1.17-1.45 against 1.0-1.3.  One thread, independent columns, the call
+# within the fit against 8 rows per column in float64: 2,000 x 50 288
+# against 341 us, 8,000 x 100 605 against 956, 10,000 x 100 631 against
+# 976, 30,000 x 200 1.8 against 3.5 ms.  Its float32 Gram product overflows
+# (then proves nothing: the Hessian is kept) only past entries of 1e17.
+_CERTIFIED_ROWS_PER_COLUMN = 4
+_LEAN_THRESHOLD_SHARE = 0.65
 # nearly_diagonal's bound on the largest scaled eigenvalue: this many times
 # the sample's Marchenko-Pastur edge.
 _CERTIFIED_MARGIN = 1.25
@@ -449,13 +462,25 @@ def nearly_diagonal(objective, threshold, exact=True):
     against 107 us, 201 columns 1,222 against 462, 501 columns 11.6 against
     3.5 ms)."""
     xp = objective.xp
-    parts = _scaled_start(objective)
-    scaled, e2, total, usable, start = parts
+    if exact:
+        parts = _scaled_start(objective)
+    else:
+        parts = _scaled_start(objective, _CERTIFIED_ROWS_PER_COLUMN, single=True)
     columns = objective.n_features + objective.fit_intercept
-    certify = threshold >= 1 and (xp is np or columns >= _CERTIFIED_COLUMNS)
-    if certify and _certified(xp, *parts, threshold, objective.device):
+    certify = certifiable(threshold, exact) and (xp is np or columns >= _CERTIFIED_COLUMNS)
+    proved = threshold if exact else _LEAN_THRESHOLD_SHARE * threshold
+    if certify and _certified(xp, *parts, proved, objective.device):
         return True
     return exact and _estimate(xp, *parts, objective.device) <= threshold
+
+
+def certifiable(threshold, exact=True):
+    """Whether :func:`nearly_diagonal`'s certificate can prove a condition
+    number at most ``threshold`` (``exact=False``: its lean form).  Its
+    bound on the largest eigenvalue is ``_CERTIFIED_MARGIN`` times the
+    sample's edge, and the smallest eigenvalue lies within the edges: below
+    that margin it proves nothing, even for isotropic starts."""
+    return (threshold if exact else _LEAN_THRESHOLD_SHARE * threshold) >= _CERTIFIED_MARGIN
 
 
 def _certified(xp, S, e2, total, usable, start, threshold, device):
@@ -498,8 +523,14 @@ def _certified(xp, S, e2, total, usable, start, threshold, device):
             return False
     if start.apart and largest > bound:
         return False
-    identity = eye(xp, r, S.dtype, device)
-    M = xp.stack([shift * identity + (-S if shift > 0 else S) for shift in shifts])
+    if xp is np:
+        M = np.empty((len(shifts), r, r), dtype=S.dtype)
+        for k, shift in enumerate(shifts):
+            np.multiply(S, -1.0 if shift > 0 else 1.0, out=M[k])
+            M[k].flat[:: r + 1] += shift
+    else:
+        identity = eye(xp, r, S.dtype, device)
+        M = xp.stack([shift * identity + (-S if shift > 0 else S) for shift in shifts])
     (definite,) = to_host(xp, [xp.all(positive_definite(xp, M, overwrite=True))])
     return bool(definite)
 
@@ -520,18 +551,20 @@ class _Start:
         return ((1 + math.sqrt(g)) / (1 - math.sqrt(g))) ** 2 if g < 1 else math.inf
 
 
-def _scaled_start(objective):
+def _scaled_start(objective, rows_per_column=_CONDITION_ROWS_PER_COLUMN, single=False):
     """``(S, e2, total, usable, start)``: the start's Hessian scaled to a unit
     diagonal ``S`` (the columns' block alone where the intercept is apart),
     ``e2`` = 4 ``total`` times the diagonal it was scaled by, the sample's
     weight ``total``, whether ``S`` is finite, in the objective's namespace,
-    and the :class:`_Start` on the host."""
+    and the :class:`_Start` on the host; on ``rows_per_column`` rows per
+    column of ``[X, 1]`` (all rows where there are fewer), their Gram product
+    in float32 if ``single``."""
     xp = objective.xp
     candidates = _weighted_rows(objective)
     n = objective.n_samples if candidates is None else len(candidates)
     p = objective.n_features
     q = p + objective.fit_intercept
-    rows = _spaced_rows(n, condition_sample_size(n, q), candidates)
+    rows = _spaced_rows(n, min(n, rows_per_column * q), candidates)
     mean, second = objective.moments()
     # Centred columns are orthogonal to the ones column under the weights:
     # the intercept's direction is an eigenvector of the data's M with
@@ -543,7 +576,7 @@ def _scaled_start(objective):
     # diagonal's 2.1 ms in 3).
     apart = objective.fit_intercept and objective.mean is not None
     centre = mean if objective.mean is not None else np.zeros(p)
-    G, total = _condition_gram(objective, rows, centre, ones=q > p and not apart)
+    G, total = _condition_gram(objective, rows, centre, q > p and not apart, single)
     penalty = np.zeros(G.shape[0])
     penalty[:p] = objective.l2 + 0.25 * _VARIANCE_FLOOR * second
     # M = 0.25 G / total + diag(penalty) scaled by its diagonal d2 is G /
@@ -560,10 +593,11 @@ def _scaled_start(objective):
     return scaled, e2, total, usable, _Start(penalty, apart, len(rows), n)
 
 
-def _condition_gram(objective, rows, centre, ones):
+def _condition_gram(objective, rows, centre, ones, single=False):
     """``(A' diag(w) A, sum(w))`` for the rows ``rows`` of ``A = [X - centre]``,
     with a ones column if ``ones``, and their weights ``w``: in the objective's
-    namespace, and on NumPy formed ``_STREAM_BYTES`` of ``A`` at a time (or
+    namespace and its accumulation dtype (the product itself in float32 if
+    ``single``), and on NumPy formed ``_STREAM_BYTES`` of ``A`` at a time (or
     as many rows as columns, if more), never whole.
 
     A fit's transient memory counts beyond its own time: where it exceeds
@@ -578,18 +612,22 @@ def _condition_gram(objective, rows, centre, ones):
     weights = objective.sample_rows(objective.sw, rows)
     if xp is not np:
         A = _design(objective, rows, centre, ones)
-        return _add_gram(xp, 0.0, A, xp.reshape(weights, (-1, 1))), xp.sum(weights)
+        h = xp.reshape(weights, (-1, 1))
+        if single:
+            A, h = astype(xp, A, xp.float32), astype(xp, h, xp.float32)
+        return _add_gram(xp, 0.0, A, h), xp.sum(weights)
     columns = objective.n_features + ones
-    G = np.zeros((columns, columns))
+    G = np.zeros((columns, columns), dtype=np.float32 if single else np.float64)
     # Equal weights (no sample or class weights): one scaling of G, not of
     # every row.
     equal = weights.min() == weights.max()
     # Blocks of at least as many rows as columns: a product of fewer is far
     # from the BLAS's speed (30,000 x 200, 1,608 rows, within the fit: 40
     # blocks took 3.2 ms, 8 blocks 2.5).
+    # (A float32 block is gathered in float64 first.)
     chunk = max(_STREAM_BYTES, 8 * columns * columns)
     for block in row_chunks(len(rows), len(rows) * columns, 8, chunk):
-        A = _design(objective, rows[block], centre, ones)
+        A = _design(objective, rows[block], centre, ones, G.dtype)
         if not equal:
             A *= np.sqrt(weights[block])[:, None]
         G += A.T @ A
@@ -741,10 +779,11 @@ def _floored_inverses(M, xp):
     return xp.where(finite, _metric(xp, inverse, live, scale), identity / scale)
 
 
-def _design(objective, rows, centre, ones=None):
+def _design(objective, rows, centre, ones=None, dtype=np.float64):
     """The rows ``rows`` of ``[X - centre, 1]`` (the ones column only with an
     intercept, or if ``ones`` where given), dense, as
-    ``objective.sample_rows`` gives them."""
+    ``objective.sample_rows`` gives them; on NumPy in ``dtype``, centred
+    before they are rounded to it."""
     xp, p = objective.xp, objective.n_features
     ones = objective.fit_intercept if ones is None else ones
     if xp is not np:
@@ -762,18 +801,17 @@ def _design(objective, rows, centre, ones=None):
     if not (ones or view):
         # The gathered rows are a copy of their own: centred in place.
         A = objective.sample_rows(X, rows)
-        A -= centre
-        return A
-    A = np.empty((len(rows), p + ones))
+        if dtype == np.float64:
+            A -= centre
+            return A
+        return np.subtract(A, centre, out=np.empty(A.shape, dtype), casting="same_kind")
+    A = np.empty((len(rows), p + ones), dtype=dtype)
     if objective.sample_chunk_bytes is None:
         blocks = [slice(None)]
     else:
         blocks = row_chunks(len(rows), A.size, 8, objective.sample_chunk_bytes)
     for block in blocks:
-        if view:
-            np.subtract(X[block], centre, out=A[block, :p])
-        else:
-            A[block, :p] = objective.sample_rows(X, rows[block])
-            A[block, :p] -= centre
+        source = X[block] if view else objective.sample_rows(X, rows[block])
+        np.subtract(source, centre, out=A[block, :p], casting="same_kind")
     A[:, p:] = 1.0
     return A

@@ -494,7 +494,7 @@ def test_only_the_certificate_where_the_estimate_costs_too_much(
     columns sharing factors the Hessian, the eigenvalue problem unasked."""
     X, y = _independent_columns(n_samples, n_features, 0.0)
     obj = objective_for(X, y[:, None].astype(float), np.ones(len(y)), l2=1e-4)
-    assert preconditioner_module._affordable_check(obj) == check
+    assert preconditioner_module._affordable_check(obj, 2.5) == check
     if check != "certificate":
         return
     monkeypatch.setattr(hessian_module, "_estimate", None)
@@ -504,6 +504,68 @@ def test_only_the_certificate_where_the_estimate_costs_too_much(
     clf = BCEPerceptronClassifier(alpha=1e-4).fit(X, y)
     assert clf.preconditioner_ == "hessian"
 
+
+
+@pytest.mark.parametrize("n_samples, n_features", [(2000, 50), (8000, 100)])
+def test_lean_certificate_never_answers_yes_where_the_estimate_says_no(n_samples, n_features):
+    """The certificate alone runs on half the rows and in float32 (where the
+    eigenvalue problem is not affordable): its fewer rows bias correlated
+    starts low, so it proves a share of the threshold.  On groups of
+    columns sharing a factor, estimated from 1.0 to 4, each of its yes is a
+    yes of the estimate on the full sample, and it says yes to independent
+    columns."""
+    answers = []
+    for seed in range(2):
+        for mixing in [0.0, 0.1, 0.2, 0.25, 0.3, 0.35]:
+            X, y = _independent_columns(n_samples, n_features, mixing, seed=seed)
+            obj = objective_for(X, y[:, None].astype(float), np.ones(len(y)), l2=1e-4)
+            assert preconditioner_module._affordable_check(obj, 2.5) == "certificate"
+            yes = nearly_diagonal(obj, 2.5, exact=False)
+            value = start_condition(obj)
+            assert not yes or value <= 2.5, (seed, mixing, value)
+            answers.append((mixing, value, yes))
+    assert all(yes for mixing, _, yes in answers if mixing == 0.0)
+    assert any(value > 2.5 for _, value, _ in answers)
+
+
+def test_lean_gram_is_centred_before_it_is_rounded():
+    """The lean certificate's float32 Gram product equals the float64 one to
+    float32's rounding, on columns whose mean is 10,000 times their spread
+    and with sample weights: centred in float64 first (rounding first would
+    leave errors of 1e-4 of the diagonal)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 30)) + 1e4
+    sw = rng.uniform(0.5, 2.0, 3000)
+    obj = objective_for(X, (rng.random((3000, 1)) < 0.5).astype(float), sw, l2=1e-4)
+    rows = np.arange(0, 3000, 7)
+    centre = obj.moments()[0]
+    G, total = hessian_module._condition_gram(obj, rows, centre, False)
+    G32, total32 = hessian_module._condition_gram(obj, rows, centre, False, single=True)
+    assert G32.dtype == np.float32 and G.dtype == np.float64
+    assert total32 == total
+    scale = np.sqrt(np.outer(np.diag(G), np.diag(G)))
+    assert np.max(np.abs(G32 - G) / scale) < 1e-5
+
+
+@pytest.mark.parametrize("n_samples, n_features", [(2000, 50), (10000, 100)])
+def test_several_outputs_skip_the_certificate_alone(monkeypatch, n_samples, n_features):
+    """Several outputs' threshold (1.1) is below what the certificate can
+    prove (its margin 1.25 on the largest eigenvalue): where the eigenvalue
+    problem is not affordable either, no test of the start runs, and the
+    fit takes the Hessian unasked."""
+    calls = []
+    monkeypatch.setattr(
+        preconditioner_module, "_nearly_diagonal", lambda *args, **kwargs: calls.append(args)
+    )
+    X, _ = _independent_columns(n_samples, n_features, 0.0)
+    y = np.arange(n_samples) % 3
+    Y = (y[:, None] == np.arange(3)).astype(float)
+    obj = objective_for(X, Y, np.ones(n_samples), l2=1e-4)
+    assert preconditioner_module._affordable_check(obj, 1.1) is None
+    assert preconditioner_module._affordable_check(obj, 2.5) == "certificate"
+    clf = BCEPerceptronClassifier(alpha=1e-4, max_iter=3).fit(X, y)
+    assert calls == []
+    assert clf.preconditioner_ == "hessian"
 
 def _spanned_condition(X, sw, l2):
     """The condition number of the scaled start Hessian over the directions
