@@ -25,13 +25,7 @@ import math
 import numpy as np
 
 from ._backend import from_host, is_sparse, ones, to_host, to_numpy, vdot
-from ._hessian import (
-    _CERTIFIED_COLUMNS,
-    HessianMetric,
-    certifiable,
-    condition_sample_size,
-    nearly_diagonal,
-)
+from ._hessian import _CERTIFIED_COLUMNS, HessianMetric, condition_sample_size, nearly_diagonal
 from ._prox_newton import _WORKING_SET_FEATURES, ProximalNewtonMetric
 
 # preconditioner="auto" takes the Hessian metric up to this many columns of
@@ -163,7 +157,7 @@ def make(
         preconditioner == "auto"
         and not l1
         and accelerated
-        and (check := _affordable_check(objective, threshold))
+        and (check := _affordable_check(objective))
         and _nearly_diagonal(objective, threshold, exact=check == "estimate")
     ):
         all_rows = preconditioner == "hessian"
@@ -201,18 +195,17 @@ def _nearly_diagonal(objective, threshold, exact=True):
         return nearly_diagonal(objective, threshold, exact=exact)
 
 
-def _affordable_check(objective, threshold):
+def _affordable_check(objective):
     """Which test of the start is worth its cost, at most ``_CHECK_PRODUCTS``
     products with X (``n q`` flops each): "estimate", :func:`start_condition`
     (its Gram product on ``m`` rows and its eigenvalue problem, ``m q^2 + 10
     q^3`` flops, the latter as measured: 1.2 ms for q = 201, one thread);
     else "certificate", the Gram product and two Cholesky factorizations
-    alone (at most ``(m + q) q^2``: its lean form, on half the rows and in
+    alone (at most ``(m + q) q^2``; a binary fit's on half the rows and in
     float32, see :func:`~._hessian.nearly_diagonal`; off NumPy from
     ``_CERTIFIED_COLUMNS`` columns), which can only prove the start nearly
-    diagonal, and not at all below a ``threshold`` of 1.9 (several
-    outputs' 1.1); else None.  With several outputs, only where a product
-    has at least ``_CHECK_MIN_UNITS_PRODUCT`` entries."""
+    diagonal; else None.  With several outputs, only where a product has at
+    least ``_CHECK_MIN_UNITS_PRODUCT`` entries."""
     q = objective.n_features + objective.fit_intercept
     n = objective.n_samples
     if objective.n_outputs > 1 and n * q * objective.n_outputs < _CHECK_MIN_UNITS_PRODUCT:
@@ -220,9 +213,7 @@ def _affordable_check(objective, threshold):
     m = condition_sample_size(n, q)
     if (m + 10 * q) * q <= _CHECK_PRODUCTS * n:
         return "estimate"
-    certificate = (_on_host(objective) or q >= _CERTIFIED_COLUMNS) and certifiable(
-        threshold, exact=False
-    )
+    certificate = _on_host(objective) or q >= _CERTIFIED_COLUMNS
     if certificate and (m + q) * q <= _CHECK_PRODUCTS * n:
         return "certificate"
     return None
