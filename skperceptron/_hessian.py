@@ -488,10 +488,11 @@ def _certified(xp, S, e2, total, usable, start, threshold, device):
     ``U I - S`` positive definite bounds the largest eigenvalue by ``U`` (the
     sample's Marchenko-Pastur edge times the largest diagonal entry, with a
     margin of ``_CERTIFIED_MARGIN``), and ``S - c I`` the smallest from
-    below by the ``c`` at which Weyl's bound is ``threshold``: all ``r``
-    eigenvalues spanned.  Or the penalty alone lifts every spanned
-    eigenvalue enough, however few are spanned (the spread is least for
-    one direction): then the first suffices."""
+    below by the ``c`` at which Weyl's bound is ``threshold`` (or by a null
+    eigenvalue's fraction of ``U``, where the penalty alone reaches the
+    bound): all ``r`` eigenvalues spanned.  Or the penalty alone lifts every
+    spanned eigenvalue enough, however few are spanned (the spread is least
+    for one direction): then the first suffices."""
     r = S.shape[0]
     P = (4 * total) * from_host(xp, start.penalty, S.dtype, device) / e2
     top = xp.max(batch_diagonal(xp, S[None, ...]))
@@ -510,12 +511,14 @@ def _certified(xp, S, e2, total, usable, start, threshold, device):
     bound = threshold * start.spread(r)
     c = largest / bound - P_min
     shifts = [U]
-    if c > _NULL_FRACTION * U:
-        shifts.append(-c)
-    else:
+    if c <= _NULL_FRACTION * U and largest <= threshold * start.spread(1) * P_min:
         bound = threshold * start.spread(1)
-        if largest > bound * P_min:
-            return False
+    else:
+        # Every eigenvalue above max(c, a null one's): all r spanned.  (A
+        # penalty that lifts them by the spread of one direction alone needs
+        # no second factorization; one that lifts them by the spread of r,
+        # as alpha = 0.1 does standardized columns, takes it.)
+        shifts.append(-max(c, _NULL_FRACTION * U))
     if start.apart and largest > bound:
         return False
     if xp is np:
