@@ -75,8 +75,9 @@ _CONDITION_ROWS_PER_COLUMN = 8
 # per column, its Gram product in float32, and proves this share of the
 # threshold: on correlated starts its fewer rows leave Weyl's bound over the
 # spread as low as 0.64 times start_condition's estimate (groups of 5
-# columns sharing a factor, 1,500 x 50 to 30,000 x 200), isotropic ones at
-# 1.17-1.45 against 1.0-1.3.  One thread, independent columns, the call
+# columns sharing a factor, 1,500 x 50 to 30,000 x 200); it proves
+# isotropic ones (estimates 1.0-1.3) from thresholds of 1.17-1.45, below
+# 0.65 x 2.5.  One thread, independent columns, the call
 # within the fit against 8 rows per column in float64: 2,000 x 50 288
 # against 341 us, 8,000 x 100 605 against 956, 10,000 x 100 631 against
 # 976, 30,000 x 200 1.8 against 3.5 ms.  Its float32 Gram product overflows
