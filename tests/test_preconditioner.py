@@ -505,7 +505,6 @@ def test_only_the_certificate_where_the_estimate_costs_too_much(
     assert clf.preconditioner_ == "hessian"
 
 
-
 @pytest.mark.parametrize("n_samples, n_features", [(2000, 50), (8000, 100)])
 def test_lean_certificate_never_answers_yes_where_the_estimate_says_no(n_samples, n_features):
     """The certificate alone runs on half the rows and in float32 (where the
@@ -528,7 +527,6 @@ def test_lean_certificate_never_answers_yes_where_the_estimate_says_no(n_samples
     assert any(value > 2.5 for _, value, _ in answers)
 
 
-
 @pytest.mark.parametrize("name", ["array_api_strict", "torch"])
 def test_lean_certificate_on_a_device_answers_as_on_numpy(name):
     """Off NumPy (from ``_CERTIFIED_COLUMNS`` columns) the lean certificate,
@@ -547,6 +545,7 @@ def test_lean_certificate_on_a_device_answers_as_on_numpy(name):
         assert nearly_diagonal(on_device, 2.5, exact=False) == answer, mixing
         answers.append(answer)
     assert answers[0] and not answers[-1]
+
 
 def test_lean_gram_is_centred_before_it_is_rounded():
     """The lean certificate's float32 Gram product equals the float64 one to
@@ -776,7 +775,6 @@ def test_certificate_never_answers_yes_where_the_estimate_says_no():
     assert agreed > 0.9 * 600
 
 
-
 def test_certificate_with_a_penalty_never_answers_yes_where_the_estimate_says_no():
     """As above, with penalties from 1e-3 to 3 times the unpenalized
     diagonal, uniform or not, and a null direction in some: every yes is a
@@ -820,6 +818,7 @@ def test_certificate_with_a_penalty_never_answers_yes_where_the_estimate_says_no
     S = G / np.sqrt(np.outer(np.diag(G), np.diag(G))) * (1 - P[0])
     start = hessian_module._Start(P, True, 204, 2000)
     assert hessian_module._certified(np, S, np.ones(50), 0.25, np.True_, start, 1.625, None)
+
 
 @pytest.mark.parametrize(
     "x_megabytes, expected", [(1.0, "diagonal"), (100.0, "diagonal"), (110.0, "hessian")]
