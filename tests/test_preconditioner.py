@@ -527,26 +527,6 @@ def test_lean_certificate_never_answers_yes_where_the_estimate_says_no(n_samples
     assert any(value > 2.5 for _, value, _ in answers)
 
 
-@pytest.mark.parametrize("name", ["array_api_strict", "torch"])
-def test_lean_certificate_on_a_device_answers_as_on_numpy(name):
-    """Off NumPy (from ``_CERTIFIED_COLUMNS`` columns) the lean certificate,
-    its Gram product in float32 on the device, answers as on NumPy."""
-    xp, to_xp = _namespace(name)
-    p = hessian_module._CERTIFIED_COLUMNS
-    answers = []
-    for mixing in [0.0, 0.1, 0.3]:
-        X, y = _independent_columns(3000, p, mixing)
-        Y, sw = y[:, None].astype(float), np.ones(len(y))
-        on_numpy = objective_for(X, Y, sw, l2=1e-4)
-        on_device = BCEObjective(
-            to_xp(X), to_xp(Y), to_xp(sw / sw.sum()), l2=1e-4, fit_intercept=True, center=True
-        )
-        answer = nearly_diagonal(on_numpy, 2.5, exact=False)
-        assert nearly_diagonal(on_device, 2.5, exact=False) == answer, mixing
-        answers.append(answer)
-    assert answers[0] and not answers[-1]
-
-
 def test_lean_gram_is_centred_before_it_is_rounded():
     """The lean certificate's float32 Gram product equals the float64 one to
     float32's rounding, on columns whose mean is 10,000 times their spread
@@ -726,10 +706,13 @@ def test_nearly_diagonal_answers_as_the_estimate(monkeypatch, fit_intercept, wei
 def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
     """Off NumPy the start's estimate equals NumPy's, and past
     ``_CERTIFIED_COLUMNS`` columns the certificate, evaluated on the device
-    and read once, answers where it can, as the eigenvalue problem would."""
+    and read once, answers where it can, as the eigenvalue problem would;
+    its lean form (the Gram product in float32 on the device) answers as on
+    NumPy."""
     xp, to_xp = _namespace(name)
     ask, answered = _tallied_nearly_diagonal(monkeypatch)
     p = hessian_module._CERTIFIED_COLUMNS
+    lean = []
     for mixing in [0.0, 0.1, 0.3]:
         X, y = _independent_columns(3000, p, mixing)
         Y, sw = y[:, None].astype(float), np.ones(len(y))
@@ -741,7 +724,11 @@ def test_nearly_diagonal_on_a_device_answers_as_on_numpy(monkeypatch, name):
         assert start_condition(on_device) == pytest.approx(value, rel=1e-9)
         for threshold in [1.1, 2.5, 0.9 * value, 1.1 * value]:
             assert ask(on_device, threshold) == (value <= threshold), (mixing, threshold)
+        answer = nearly_diagonal(on_numpy, 2.5, exact=False)
+        assert nearly_diagonal(on_device, 2.5, exact=False) == answer, mixing
+        lean.append(answer)
     assert answered["certificate"] > 0 and answered["eigenvalues"] > 0
+    assert lean[0] and not lean[-1]
 
 
 def test_certificate_never_answers_yes_where_the_estimate_says_no():
